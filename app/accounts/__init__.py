@@ -1,0 +1,1 @@
+"""Members, sessions, roles, sign-up/in/out, profiles and settings."""

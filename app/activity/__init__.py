@@ -1,0 +1,1 @@
+"""The activity log: every meaningful action is recorded once, by :func:`record`."""

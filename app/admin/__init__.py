@@ -1,0 +1,1 @@
+"""Admin pages: community configuration and the mail outbox."""

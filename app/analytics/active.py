@@ -1,0 +1,327 @@
+"""Active members (DAU / WAU / MAU and "active members" over a range) from two small rollups.
+
+A member is active on a community day when they did anything that day (a ``done`` count in
+``analytics_member_daily``). Two tables summarise who was active when, without one row per
+member and day (see the models for the exact definitions):
+
+- ``analytics_active``: per day, members active that day and how many 7-day and 30-day windows
+  close that day; running sums give WAU and MAU of any day;
+- ``analytics_active_returns``: per day, members active that day by their previous active day;
+  the distinct members of a range are those whose previous active day is before it.
+
+Both count every role. The dashboard's population is members only, so readers subtract the
+staff's own activity (a handful of people, read per member). Both are kept exactly as activities
+arrive (:func:`mark_active`, on a member's first activity of a day, including activities
+recorded for an earlier day), rebuilt by :func:`rebuild` with one ``INSERT ... SELECT`` each, and
+written the same way by ``kizuna bench-data`` (:func:`fold`).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import and_, case, delete, func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.analytics import metrics, policy
+from app.kit.sql import dialect_name, insert
+from app.models import AnalyticsActive, AnalyticsActiveReturn, AnalyticsMemberDaily, Member
+from app.models.analytics_active import NO_PREVIOUS_DAY, RETURN_LOOKBACK_DAYS
+
+Daily = AnalyticsMemberDaily
+WEEK, MONTH = 7, 30
+# The namespace of the per-member advisory lock on PostgreSQL ("KZ").
+LOCK_NAMESPACE = 0x4B5A
+
+
+def window_end(day: date, window: int, following: date | None) -> date:
+    """The day a member active on ``day`` leaves the ``window``-day count, given their next
+    active day: ``min(day + window, following)``."""
+    end = day + timedelta(days=window)
+    return end if following is None or following > end else following
+
+
+def return_key(day: date, previous: date | None) -> date:
+    if previous is None or (day - previous).days > RETURN_LOOKBACK_DAYS:
+        return NO_PREVIOUS_DAY
+    return previous
+
+
+@dataclass
+class Folded:
+    """The two rollups' rows: day -> [members, week_ends, month_ends] and
+    (day, previous_day) -> members."""
+
+    active: dict[date, list[int]]
+    returns: dict[tuple[date, date], int]
+
+
+def fold(member_days: Iterable[tuple[int, date]]) -> Folded:
+    """Both rollups from every (member, active day), for bench-data and the tests. The pairs
+    must be distinct and sorted by member, then day."""
+    active: dict[date, list[int]] = defaultdict(lambda: [0, 0, 0])
+    returns: dict[tuple[date, date], int] = defaultdict(int)
+    last_member: int | None = None
+    days: list[date] = []
+
+    def flush() -> None:
+        for index, day in enumerate(days):
+            previous = days[index - 1] if index else None
+            following = days[index + 1] if index + 1 < len(days) else None
+            active[day][0] += 1
+            active[window_end(day, WEEK, following)][1] += 1
+            active[window_end(day, MONTH, following)][2] += 1
+            returns[(day, return_key(day, previous))] += 1
+
+    for member_id, day in member_days:
+        if member_id != last_member:
+            flush()
+            last_member, days = member_id, []
+        days.append(day)
+    flush()
+    return Folded(dict(active), dict(returns))
+
+
+# --- write path ---------------------------------------------------------------------------------
+
+
+async def mark_active(session: AsyncSession, member_id: int, day: date, verb: str) -> None:
+    """Called when ``member_id`` did ``verb`` for the first time on ``day``: if it is their
+    first activity of that day at all, count them in, and move the windows of their previous
+    active day (which now ends no later than this one)."""
+    if dialect_name(session) == "postgresql":
+        # Two first activities of one member at once (two verbs, or two days) must not both
+        # count: the second waits here and then sees the first one's rows.
+        await session.execute(
+            text("SELECT pg_advisory_xact_lock(:namespace, :key)"),
+            {"namespace": LOCK_NAMESPACE, "key": member_id & 0x7FFFFFFF},
+        )
+    # In one pass over the member's active days: another verb already done that day, the
+    # active day before this one and the one after.
+    other, previous, following = (
+        await session.execute(
+            select(
+                func.count(case((and_(Daily.day == day, Daily.verb != verb), 1))),
+                func.max(case((Daily.day < day, Daily.day))),
+                func.min(case((Daily.day > day, Daily.day))),
+            ).where(Daily.member_id == member_id, Daily.done > 0)
+        )
+    ).one()
+    if other:
+        return
+    changes: dict[date, list[int]] = defaultdict(lambda: [0, 0, 0])
+    changes[day][0] += 1
+    for slot, window in ((1, WEEK), (2, MONTH)):
+        changes[window_end(day, window, following)][slot] += 1
+        if previous is not None:
+            before = window_end(previous, window, following)
+            after = window_end(previous, window, day)
+            if before != after:
+                changes[before][slot] -= 1
+                changes[after][slot] += 1
+    await _add_active(session, changes)
+    moves: dict[tuple[date, date], int] = defaultdict(int)
+    moves[(day, return_key(day, previous))] += 1
+    if following is not None:
+        moves[(following, return_key(following, previous))] -= 1
+        moves[(following, return_key(following, day))] += 1
+    await _add_returns(session, moves)
+
+
+async def _add_active(session: AsyncSession, changes: dict[date, list[int]]) -> None:
+    rows: list[dict[str, Any]] = [
+        {"day": day, "members": c[0], "week_ends": c[1], "month_ends": c[2]}
+        for day, c in sorted(changes.items())
+        if any(c)
+    ]
+    if not rows:
+        return
+    stmt = insert(session, AnalyticsActive).values(rows)
+    await session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[AnalyticsActive.day],
+            set_={
+                "members": AnalyticsActive.members + stmt.excluded.members,
+                "week_ends": AnalyticsActive.week_ends + stmt.excluded.week_ends,
+                "month_ends": AnalyticsActive.month_ends + stmt.excluded.month_ends,
+            },
+        )
+    )
+    emptied = [row["day"] for row in rows if min(row["week_ends"], row["month_ends"]) < 0]
+    if emptied:
+        await session.execute(
+            delete(AnalyticsActive).where(
+                AnalyticsActive.day.in_(emptied),
+                AnalyticsActive.members == 0,
+                AnalyticsActive.week_ends == 0,
+                AnalyticsActive.month_ends == 0,
+            )
+        )
+
+
+async def _add_returns(session: AsyncSession, moves: dict[tuple[date, date], int]) -> None:
+    rows: list[dict[str, Any]] = [
+        {"day": day, "previous_day": previous, "members": n}
+        for (day, previous), n in sorted(moves.items())
+        if n
+    ]
+    if not rows:
+        return
+    stmt = insert(session, AnalyticsActiveReturn).values(rows)
+    await session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[AnalyticsActiveReturn.day, AnalyticsActiveReturn.previous_day],
+            set_={"members": AnalyticsActiveReturn.members + stmt.excluded.members},
+        )
+    )
+    emptied = [(row["day"], row["previous_day"]) for row in rows if row["members"] < 0]
+    for day, previous in emptied:
+        await session.execute(
+            delete(AnalyticsActiveReturn).where(
+                AnalyticsActiveReturn.day == day,
+                AnalyticsActiveReturn.previous_day == previous,
+                AnalyticsActiveReturn.members == 0,
+            )
+        )
+
+
+# --- rebuild ------------------------------------------------------------------------------------
+
+
+def _plus(dialect: str, column: str, days: int) -> str:
+    if dialect == "postgresql":
+        return f"({column} + {days})"
+    return f"date({column}, '{days:+d} days')"
+
+
+def rebuild_statements(dialect: str) -> list[str]:
+    """SQL that refills both rollups from ``analytics_member_daily`` (after emptying them)."""
+    least = "LEAST" if dialect == "postgresql" else "MIN"
+    iso = NO_PREVIOUS_DAY.isoformat()
+    none = f"DATE '{iso}'" if dialect == "postgresql" else f"'{iso}'"
+    linked = (
+        "WITH active AS (SELECT member_id, day FROM analytics_member_daily WHERE done > 0 "
+        "GROUP BY member_id, day), "
+        "linked AS (SELECT day, LAG(day) OVER w AS previous_day, LEAD(day) OVER w AS next_day "
+        "FROM active WINDOW w AS (PARTITION BY member_id ORDER BY day)) "
+    )
+
+    def end(window: int) -> str:
+        plus = _plus(dialect, "day", window)
+        return f"{least}({plus}, COALESCE(next_day, {plus}))"
+
+    active = (
+        linked + ", events AS ("
+        "SELECT day, 1 AS members, 0 AS week_ends, 0 AS month_ends FROM linked "
+        f"UNION ALL SELECT {end(WEEK)}, 0, 1, 0 FROM linked "
+        f"UNION ALL SELECT {end(MONTH)}, 0, 0, 1 FROM linked) "
+        "INSERT INTO analytics_active (day, members, week_ends, month_ends) "
+        "SELECT day, SUM(members), SUM(week_ends), SUM(month_ends) FROM events GROUP BY day"
+    )
+    cutoff = _plus(dialect, "day", -RETURN_LOOKBACK_DAYS)
+    returns = (
+        linked + ", keyed AS (SELECT day, CASE WHEN previous_day IS NULL "
+        f"OR previous_day < {cutoff} THEN {none} ELSE previous_day END AS previous_day "
+        "FROM linked) "
+        "INSERT INTO analytics_active_returns (day, previous_day, members) "
+        "SELECT day, previous_day, COUNT(*) FROM keyed GROUP BY day, previous_day"
+    )
+    return [
+        "DELETE FROM analytics_active",
+        "DELETE FROM analytics_active_returns",
+        active,
+        returns,
+    ]
+
+
+async def rebuild(session: AsyncSession) -> None:
+    for statement in rebuild_statements(dialect_name(session)):
+        await session.execute(text(statement))
+
+
+# --- read path ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Active:
+    """DAU / WAU / MAU of each day of a span for the members of the analytics population, and
+    the staff's own active days (to take out of other counts)."""
+
+    counts: dict[date, metrics.ActiveCounts]
+    staff_pairs: list[tuple[int, date]]
+
+    def series(self, first: date, last: date) -> list[metrics.ActiveCounts]:
+        return [self.counts[first + timedelta(days=i)] for i in range((last - first).days + 1)]
+
+    async def distinct(self, session: AsyncSession, first: date, last: date) -> int:
+        """Members active at least once from ``first`` to ``last`` (at most 366 days)."""
+        if (last - first).days >= RETURN_LOOKBACK_DAYS:
+            raise ValueError("a range of at most 366 days")
+        total = await session.scalar(
+            select(func.coalesce(func.sum(AnalyticsActiveReturn.members), 0)).where(
+                AnalyticsActiveReturn.day.between(first, last),
+                AnalyticsActiveReturn.previous_day < first,
+            )
+        )
+        staff = {member for member, day in self.staff_pairs if first <= day <= last}
+        return int(total or 0) - len(staff)
+
+
+async def staff_active_pairs(
+    session: AsyncSession, first: date, last: date
+) -> list[tuple[int, date]]:
+    """(member, day) for each day a member outside the population (staff) was active."""
+    staff = select(Member.id).where(Member.role.not_in(policy.POPULATION_ROLES))
+    rows = await session.execute(
+        select(Daily.member_id, Daily.day)
+        .distinct()
+        .where(Daily.member_id.in_(staff), Daily.day.between(first, last), Daily.done > 0)
+    )
+    return [(member_id, day) for member_id, day in rows.all()]
+
+
+async def load(session: AsyncSession, first: date, last: date) -> Active:
+    """Everything needed for DAU/WAU/MAU of the days ``first``..``last`` and for distinct
+    active members of ranges inside them."""
+    staff_pairs = await staff_active_pairs(session, first - timedelta(days=MONTH - 1), last)
+    staff = {c.day: c for c in metrics.active_counts(staff_pairs, first, last)}
+    rows = await session.execute(
+        select(
+            AnalyticsActive.day,
+            AnalyticsActive.members,
+            AnalyticsActive.week_ends,
+            AnalyticsActive.month_ends,
+        )
+        .where(AnalyticsActive.day <= last)
+        .order_by(AnalyticsActive.day)
+    )
+    started = week_ended = month_ended = 0
+    running = (0, 0)  # (WAU, MAU) as of the last row read
+    members_of: dict[date, int] = {}
+    totals: dict[date, tuple[int, int]] = {}
+    for day, members, week_ends, month_ends in rows.all():
+        started += members
+        week_ended += week_ends
+        month_ended += month_ends
+        if day < first:
+            running = (started - week_ended, started - month_ended)
+        else:
+            members_of[day] = members
+            totals[day] = (started - week_ended, started - month_ended)
+    counts: dict[date, metrics.ActiveCounts] = {}
+    day = first
+    while day <= last:
+        running = totals.get(day, running)
+        mine = staff[day]
+        counts[day] = metrics.ActiveCounts(
+            day,
+            members_of.get(day, 0) - mine.dau,
+            running[0] - mine.wau,
+            running[1] - mine.mau,
+        )
+        day += timedelta(days=1)
+    return Active(counts, staff_pairs)

@@ -1,0 +1,1 @@
+"""Member-only campaigns, rewards and product reviews (issue 7)."""

@@ -1,0 +1,256 @@
+"""Engine, sessions and the one-transaction-per-request rule.
+
+SQLite is tuned for a web server: WAL so readers never wait for the writer, foreign keys on,
+a busy timeout, and write transactions that take the write lock up front (``BEGIN IMMEDIATE``)
+so concurrent writers queue instead of failing half-way with "database is locked".
+Read-only requests use a deferred transaction and never block anyone.
+
+Within one process, writers queue on an asyncio lock before ``BEGIN IMMEDIATE`` and hand it
+on the moment the previous ``COMMIT`` returns. Left to SQLite alone, each waiter sleeps in the
+busy handler (1, 2, 5, ... up to 100 ms between tries), so under 16 concurrent writers the
+write lock sat idle most of the time: measured 17 likes/s with a p50 of 555 ms. The busy
+timeout still arbitrates between processes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+from weakref import WeakKeyDictionary
+
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, ExceptionContext, make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.pool import NullPool
+from sqlalchemy.util import await_only
+
+from app.config import Settings
+
+logger = logging.getLogger(__name__)
+AfterCommit = Callable[[], Awaitable[None]]
+_BEGIN_OPTION = "kizuna_begin"
+BUSY_TIMEOUT_SECONDS = 30
+
+
+def create_engine(settings: Settings, *, create: bool = True) -> AsyncEngine:
+    """``create=False`` (the server): a missing SQLite file is an outage, answered with 503
+    until the file is back, rather than silently replaced by a new, empty database."""
+    url = settings.resolved_database_url
+    if url.startswith("sqlite"):
+        if ":memory:" not in url:
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+            if not create:
+                parsed = make_url(url)
+                url = parsed.set(
+                    database=f"file:{parsed.database}", query={"mode": "rw", "uri": "true"}
+                ).render_as_string(hide_password=False)
+        engine = create_async_engine(url, connect_args={"timeout": BUSY_TIMEOUT_SECONDS})
+        _tune_sqlite(engine)
+    else:
+        engine = create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    _connect_errors_are_outages(engine)
+    return engine
+
+
+def create_engine_unpooled(url: str) -> AsyncEngine:
+    """For one-off commands (migrations, checks) that must not keep connections around."""
+    engine = create_async_engine(url, poolclass=NullPool)
+    if url.startswith("sqlite"):
+        _tune_sqlite(engine)
+    return engine
+
+
+class _WriterQueue:
+    """This process's SQLite writers, in arrival order (one asyncio lock per event loop).
+
+    Taken in the ``begin`` event just before ``BEGIN IMMEDIATE`` and given back once the
+    transaction's ``COMMIT`` or ``ROLLBACK`` has returned (or its connection is dropped)."""
+
+    def __init__(self) -> None:
+        self._locks: WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+            WeakKeyDictionary()
+        )
+        self._holders: dict[int, asyncio.Lock] = {}
+
+    def acquire(self, dbapi_connection: Any) -> None:
+        """Wait for our turn (called in SQLAlchemy's greenlet, so it may await)."""
+        loop = asyncio.get_running_loop()
+        lock = self._locks.get(loop)
+        if lock is None:
+            lock = self._locks[loop] = asyncio.Lock()
+        try:
+            await_only(asyncio.wait_for(lock.acquire(), BUSY_TIMEOUT_SECONDS))
+        except TimeoutError as exc:
+            # Someone held the lock past the busy timeout: answer as SQLite itself would.
+            raise OperationalError(
+                "BEGIN IMMEDIATE", None, sqlite3.OperationalError("database is locked")
+            ) from exc
+        self._holders[id(dbapi_connection)] = lock
+
+    def release(self, dbapi_connection: Any) -> None:
+        lock = self._holders.pop(id(dbapi_connection), None)
+        if lock is not None:
+            lock.release()
+
+
+def _tune_sqlite(engine: AsyncEngine) -> None:
+    writers = _WriterQueue()
+    dialect = engine.sync_engine.dialect
+    do_commit, do_rollback = dialect.do_commit, dialect.do_rollback
+
+    def commit_then_release(dbapi_connection: Any) -> None:
+        try:
+            do_commit(dbapi_connection)
+        finally:
+            writers.release(_raw(dbapi_connection))
+
+    def rollback_then_release(dbapi_connection: Any) -> None:
+        try:
+            do_rollback(dbapi_connection)
+        finally:
+            writers.release(_raw(dbapi_connection))
+
+    # The dialect's own commit/rollback, wrapped on this engine's dialect instance only: the
+    # connection events fire *before* COMMIT runs, and the next writer would then meet a
+    # still-locked database and fall back to the busy handler's sleeps.
+    setattr(dialect, "do_commit", commit_then_release)  # noqa: B010
+    setattr(dialect, "do_rollback", rollback_then_release)  # noqa: B010
+
+    @event.listens_for(engine.sync_engine.pool, "invalidate")
+    @event.listens_for(engine.sync_engine.pool, "close")
+    def _on_drop(dbapi_connection: Any, *_args: Any) -> None:
+        writers.release(dbapi_connection)
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event emit BEGIN itself, so it can say IMMEDIATE.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        mode = connection.get_execution_options().get(_BEGIN_OPTION, "DEFERRED")
+        if mode != "IMMEDIATE":
+            connection.exec_driver_sql(f"BEGIN {mode}")
+            return
+        dbapi_connection = connection.connection.dbapi_connection
+        writers.acquire(dbapi_connection)
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            writers.release(dbapi_connection)
+            raise
+
+
+def _raw(connection: Any) -> Any:
+    """The DBAPI connection behind a pool's proxy (or the connection itself)."""
+    return getattr(connection, "dbapi_connection", None) or connection
+
+
+def _connect_errors_are_outages(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "handle_error")
+    def _on_error(context: ExceptionContext) -> None:
+        # No connection yet: the error happened while connecting (server down, database
+        # dropped or not accepting connections, file missing). Marking it a disconnect makes
+        # it a DBAPIError with connection_invalidated, which the app answers with 503.
+        if context.connection is None and isinstance(context.sqlalchemy_exception, DBAPIError):
+            context.is_disconnect = True
+
+
+TRANSIENT_SQLSTATES = frozenset({"40001", "40P01"})  # serialization failure, deadlock detected
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` means the database cannot be reached now (answer 503 and retry later)
+    rather than a bug (500)."""
+    if isinstance(exc, OperationalError | SQLAlchemyTimeoutError):
+        # SQLite: cannot open the file, locked past the busy timeout, disk I/O; or a pool
+        # that stayed exhausted.
+        return True
+    if isinstance(exc, DBAPIError):
+        # PostgreSQL chose this transaction as a deadlock victim or could not serialize it:
+        # nothing was kept, and the same request will succeed if sent again.
+        if getattr(exc.orig, "sqlstate", None) in TRANSIENT_SQLSTATES:
+            return True
+        return exc.connection_invalidated
+    return isinstance(exc, ConnectionError | TimeoutError)
+
+
+class Database:
+    """Holds the engine and two session factories: deferred reads and locking writes."""
+
+    def __init__(self, settings: Settings, *, create: bool = True) -> None:
+        self.settings = settings
+        self.engine = create_engine(settings, create=create)
+        self.is_sqlite = settings.is_sqlite
+        self._read = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
+        writer = self.engine.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
+        self._write = async_sessionmaker(writer, expire_on_commit=False, autoflush=False)
+
+    def session(self, *, write: bool) -> AsyncSession:
+        return (self._write if write else self._read)()
+
+    @asynccontextmanager
+    async def transaction(self, *, write: bool = True) -> AsyncIterator[AsyncSession]:
+        """A unit of work outside a request (CLI, background jobs, side writes on GET)."""
+        async with self.session(write=write) as session:
+            try:
+                yield session
+                await session.commit()
+            except BaseException:
+                await session.rollback()
+                raise
+            await run_after_commit(session)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def after_commit(session: AsyncSession, callback: AfterCommit) -> None:
+    """Queue a side effect (live push, mail, webhook) to run only once the transaction commits."""
+    session.info.setdefault("after_commit", []).append(callback)
+
+
+async def run_after_commit(session: AsyncSession) -> None:
+    callbacks: list[AfterCommit] = session.info.pop("after_commit", [])
+    for callback in callbacks:
+        try:
+            await callback()
+        except Exception:
+            # The data is committed; a failed push or mail must not turn success into an error.
+            logger.exception("after-commit side effect failed")
+
+
+def discard_after_commit(session: AsyncSession) -> None:
+    session.info.pop("after_commit", None)
+
+
+_current: Database | None = None
+
+
+def set_database(database: Database | None) -> None:
+    global _current
+    _current = database
+
+
+def get_database() -> Database:
+    """The process's database, for work that runs outside a request (after-commit jobs)."""
+    if _current is None:
+        raise RuntimeError("the database is not open: create_app()'s lifespan opens it")
+    return _current

@@ -1,0 +1,1 @@
+"""Forums: categories, topics, posts, likes, Markdown, tags, read tracking, views, search."""

@@ -1,0 +1,148 @@
+"""Who may see and do what in the forums. The one place these rules live.
+
+Visibility is expressed twice from the same rules: as SQL conditions that every list, page,
+search, API and count query joins on (so hidden things never leave the database), and as
+Python checks for objects already loaded (notifications and live events call
+:func:`can_see_topic`). What a member may not see answers 404, never 403.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, and_, func, or_, true
+
+from app.kit.errors import Forbidden, NotFound, Unauthorized
+from app.kit.i18n import gettext as _
+from app.models import Category, Member, Post, Topic
+from app.moderation import policy as moderation
+
+EVERYONE = "everyone"
+MEMBERS = "members"
+MIN_RANK = "min_rank"
+STAFF = "staff"
+VISIBILITY_LEVELS = (EVERYONE, MEMBERS, MIN_RANK, STAFF)
+POSTING_LEVELS = (MEMBERS, MIN_RANK, STAFF)
+KINDS = ("discussion", "question")
+
+
+def lifetime_points(viewer: Member | None) -> int:
+    """Lifetime points decide rank-gated access; the points feature adds the column to Member."""
+    if viewer is None:
+        return 0
+    return int(getattr(viewer, "lifetime_points", 0) or 0)
+
+
+def _passes(level: str, threshold: int | None, viewer: Member | None) -> bool:
+    if level == EVERYONE:
+        return True
+    if viewer is None:
+        return False
+    if viewer.is_staff:
+        return True
+    if level == MEMBERS:
+        return True
+    if level == MIN_RANK:
+        return lifetime_points(viewer) >= (threshold or 0)
+    return False
+
+
+# --- SQL conditions ---------------------------------------------------------------------------
+
+
+def visible_categories(viewer: Member | None) -> ColumnElement[bool]:
+    """Categories the viewer may see, as a WHERE condition on ``categories``."""
+    if viewer is None:
+        return Category.visibility == EVERYONE
+    if viewer.is_staff:
+        return true()
+    return or_(
+        Category.visibility.in_((EVERYONE, MEMBERS)),
+        and_(
+            Category.visibility == MIN_RANK,
+            func.coalesce(Category.min_rank_threshold, 0) <= lifetime_points(viewer),
+        ),
+    )
+
+
+def visible_topics(viewer: Member | None) -> ColumnElement[bool]:
+    """Topics the viewer may see in lists, search and counts (needs ``categories`` joined)."""
+    return and_(
+        Topic.deleted_at.is_(None),
+        visible_categories(viewer),
+        moderation.visible_topics(viewer),
+    )
+
+
+# --- checks on loaded objects -----------------------------------------------------------------
+
+
+def can_see_category(viewer: Member | None, category: Category) -> bool:
+    return _passes(category.visibility, category.min_rank_threshold, viewer)
+
+
+def can_see_topic(
+    viewer: Member | None, topic_category: Category, topic: Topic | None = None
+) -> bool:
+    """May ``viewer`` see a topic in ``topic_category``? Notifications and live events ask this
+    before telling anyone about a topic or post. A deleted topic stays visible to staff only."""
+    if not can_see_category(viewer, topic_category):
+        return False
+    if topic is not None and topic.deleted_at is not None:
+        return viewer is not None and viewer.can_moderate
+    return topic is None or moderation.can_see_topic_state(viewer, topic)
+
+
+def can_post_in(viewer: Member | None, category: Category) -> bool:
+    return (
+        viewer is not None
+        and can_see_category(viewer, category)
+        and _passes(category.posting, category.min_rank_threshold, viewer)
+    )
+
+
+def check_can_post(viewer: Member | None, category: Category) -> Member:
+    if viewer is None:
+        raise Unauthorized()
+    if not can_see_category(viewer, category):
+        raise NotFound()
+    if not can_post_in(viewer, category):
+        if category.posting == MIN_RANK:
+            raise Forbidden(
+                _("Only members with a higher rank may post in this category."), field="category_id"
+            )
+        raise Forbidden(_("Only staff may post in this category."), field="category_id")
+    return viewer
+
+
+def check_can_reply(viewer: Member | None, category: Category, topic: Topic) -> Member:
+    member = check_can_post(viewer, category)
+    if topic.deleted_at is not None:
+        raise Forbidden(_("This topic was deleted; it takes no more replies."))
+    if topic.locked and not member.can_moderate:
+        raise Forbidden(_("This topic is locked; it takes no more replies."))
+    return member
+
+
+def can_reply(viewer: Member | None, category: Category, topic: Topic) -> bool:
+    return (
+        can_post_in(viewer, category)
+        and topic.deleted_at is None
+        and (not topic.locked or can_moderate(viewer))
+    )
+
+
+def can_moderate(viewer: Member | None) -> bool:
+    return viewer is not None and viewer.can_moderate
+
+
+def can_edit_post(viewer: Member | None, post: Post) -> bool:
+    if viewer is None or post.deleted_at is not None:
+        return False
+    return post.author_id == viewer.id or viewer.can_moderate
+
+
+def can_delete_post(viewer: Member | None, post: Post) -> bool:
+    return can_edit_post(viewer, post)
+
+
+def can_see_revisions(viewer: Member | None, post: Post) -> bool:
+    return viewer is not None and (post.author_id == viewer.id or viewer.is_staff)

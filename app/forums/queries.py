@@ -1,0 +1,867 @@
+"""Reads for forum pages and the API. Every query joins the visibility rules of policy.py,
+selects only the columns a page shows, and pages with keyset cursors (never OFFSET)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Integer,
+    SQLColumnExpression,
+    and_,
+    bindparam,
+    case,
+    func,
+    literal,
+    literal_column,
+    null,
+    or_,
+    select,
+)
+from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql.visitors import replacement_traverse
+
+from app.forums import policy
+from app.kit import clock
+from app.kit.errors import Invalid, NotFound
+from app.kit.i18n import get_locale, lazy_gettext
+from app.kit.sql import dialect_name
+from app.models import (
+    AnswerVote,
+    Category,
+    Member,
+    Post,
+    PostLike,
+    PostRevision,
+    Role,
+    Tag,
+    Topic,
+    TopicRead,
+    TopicTag,
+)
+from app.moderation import policy as moderation
+
+TOPICS_PER_PAGE = 30
+POSTS_PER_PAGE = 20
+NEW_TOPIC_DAYS = 14
+SORTS = ("activity", "newest", "top")
+PERIODS = {"day": 1, "week": 7, "month": 30, "year": 365, "all": None}
+STATUSES = ("solved", "unsolved", "unanswered")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+# Built once: an aliased entity adapts every column it is asked for on first use and keeps the
+# result, so a fresh alias per request would redo that work on every page.
+_AUTHOR = aliased(Member, name="author")
+_LAST_POSTER = aliased(Member, name="last_poster")
+# The member reading a page, in statements built once for every viewer of a kind.
+_VIEWER_ID = bindparam("viewer_id", type_=Integer)
+
+
+# --- small read models ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AuthorView:
+    """What ``member_link`` shows of a member: name and role, and the rank and ambassador
+    badges (the rank from the ladder by ``rank_id``)."""
+
+    id: int
+    handle: str
+    display_name: str
+    role: str
+    rank_id: int | None = None
+    ambassador_badge: str = ""
+
+
+@dataclass(frozen=True)
+class CategoryRef:
+    id: int
+    slug: str
+    name_en: str
+    name_ja: str
+    colour: str
+    kind: str
+
+    @property
+    def name(self) -> str:
+        return self.name_ja if get_locale() == "ja" and self.name_ja else self.name_en
+
+
+@dataclass
+class TopicSummary:
+    id: int
+    title: str
+    kind: str
+    pinned: bool
+    locked: bool
+    created_at: datetime
+    last_posted_at: datetime
+    post_count: int
+    reply_count: int
+    like_count: int
+    view_count: int
+    score: int
+    accepted_post_id: int | None
+    category: CategoryRef
+    author: AuthorView
+    last_poster: AuthorView | None
+    last_read_number: int | None
+    is_new: bool = False
+    tags: list[str] = field(default_factory=list)
+
+    @property
+    def solved(self) -> bool:
+        return self.accepted_post_id is not None
+
+    @property
+    def unread_count(self) -> int:
+        if self.last_read_number is None:
+            return 0
+        return max(0, self.post_count - self.last_read_number)
+
+    @property
+    def url(self) -> str:
+        return f"/t/{self.id}"
+
+
+@dataclass
+class PostView:
+    id: int
+    topic_id: int
+    number: int
+    author: AuthorView
+    cooked: str
+    created_at: datetime
+    edited_at: datetime | None
+    revision_count: int
+    like_count: int
+    score: int
+    deleted_at: datetime | None
+    delete_reason: str
+    reply_to_post_id: int | None
+    liked: bool
+    my_vote: int
+    accepted: bool
+    # Moderation: shown to staff with a banner (and a held post to its author).
+    hidden_at: datetime | None = None
+    hidden_reason: str = ""
+    needs_approval: bool = False
+
+    @property
+    def url(self) -> str:
+        return f"/p/{self.id}"
+
+
+@dataclass
+class TopicContext:
+    """A topic the viewer may see, its category, its tags and how far the viewer has read."""
+
+    topic: Topic
+    category: Category
+    last_read_number: int | None
+    tags: list[str] = field(default_factory=list)
+
+    @property
+    def first_unread_number(self) -> int | None:
+        if self.last_read_number is None or self.last_read_number >= self.topic.post_count:
+            return None
+        return self.last_read_number + 1
+
+
+# --- keyset cursors -------------------------------------------------------------------------
+
+_BAD_CURSOR = lazy_gettext("This page link is not valid. Go back to the first page.")
+
+
+def _encode(values: Sequence[Any]) -> str:
+    parts: list[str] = []
+    for value in values:
+        if isinstance(value, datetime):
+            delta = value.astimezone(UTC) - _EPOCH
+            parts.append(str((delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds))
+        else:
+            parts.append(str(int(value)))
+    return ".".join(parts)
+
+
+def _decode(cursor: str, kinds: Sequence[str]) -> list[Any]:
+    pieces = cursor.split(".")
+    if len(pieces) != len(kinds):
+        raise Invalid(_BAD_CURSOR, field="cursor")
+    values: list[Any] = []
+    try:
+        for piece, kind in zip(pieces, kinds, strict=True):
+            number = int(piece)
+            if kind == "dt":
+                values.append(_EPOCH + timedelta(microseconds=number))
+            elif kind == "bool":
+                values.append(bool(number))
+            else:
+                values.append(number)
+    except (ValueError, OverflowError) as exc:
+        raise Invalid(_BAD_CURSOR, field="cursor") from exc
+    return values
+
+
+def after_key(keys: Sequence[tuple[SQLColumnExpression[Any], Any, bool]]) -> ColumnElement[bool]:
+    """Rows after the given key in an ORDER BY of (column, value, descending) triples."""
+    column, value, descending = keys[0]
+    if isinstance(value, bool):
+        value = literal(value)  # SQLAlchemy only lets = and IS compare with a bare True/False
+    beyond: ColumnElement[bool] = column < value if descending else column > value
+    if len(keys) == 1:
+        return beyond
+    return or_(beyond, and_(column == value, after_key(keys[1:])))
+
+
+# --- categories -----------------------------------------------------------------------------
+
+
+async def visible_categories(session: AsyncSession, viewer: Member | None) -> list[Category]:
+    rows = await session.execute(
+        select(Category)
+        .where(policy.visible_categories(viewer))
+        .order_by(Category.position, Category.id)
+    )
+    return list(rows.scalars())
+
+
+async def category_by_slug(session: AsyncSession, viewer: Member | None, slug: str) -> Category:
+    category = await session.scalar(
+        select(Category).where(Category.slug == slug, policy.visible_categories(viewer))
+    )
+    if category is None:
+        raise NotFound()
+    return category
+
+
+async def category_by_id(
+    session: AsyncSession, viewer: Member | None, category_id: int
+) -> Category:
+    category = await session.scalar(
+        select(Category).where(Category.id == category_id, policy.visible_categories(viewer))
+    )
+    if category is None:
+        raise NotFound()
+    return category
+
+
+# --- topic lists ----------------------------------------------------------------------------
+
+
+def _order_keys(sort: str, pinned_first: bool) -> list[tuple[SQLColumnExpression[Any], str, str]]:
+    """(column, cursor kind, row attribute) for each ORDER BY key, all descending."""
+    if sort == "newest":
+        return [(Topic.created_at, "dt", "created_at"), (Topic.id, "int", "id")]
+    if sort == "top":
+        return [(Topic.like_count, "int", "like_count"), (Topic.id, "int", "id")]
+    keys: list[tuple[SQLColumnExpression[Any], str, str]] = [
+        (Topic.last_posted_at, "dt", "last_posted_at"),
+        (Topic.id, "int", "id"),
+    ]
+    if pinned_first:
+        keys.insert(0, (Topic.pinned, "bool", "pinned"))
+    return keys
+
+
+_TOPIC_LIST_STATEMENTS: dict[tuple[Any, ...], Any] = {}
+_POINTS_STAND_IN = -718_281_828  # a viewer's lifetime points while a statement is built
+
+
+class _ViewerShape:
+    """Stands for every viewer with one role when a statement is built once for all of them:
+    the visibility rules read the role from it, and get the member id as the bound parameter
+    ``viewer_id`` and the lifetime points as a stand-in value that becomes ``viewer_points``."""
+
+    def __init__(self, role: Role) -> None:
+        self.id = _VIEWER_ID
+        self.role = role
+        self.lifetime_points = _POINTS_STAND_IN
+
+    # The same rules as a member's (the visibility functions read these).
+    is_staff = Member.is_staff
+    can_moderate = Member.can_moderate
+
+
+def _viewer_shape(role: Role | None) -> Member | None:
+    return None if role is None else cast(Member, _ViewerShape(role))
+
+
+def _bind_points(clause: ColumnElement[bool]) -> ColumnElement[bool]:
+    """``clause`` with the stand-in lifetime points replaced by the parameter viewer_points."""
+
+    def replace(element: Any, **_kw: Any) -> Any:
+        if isinstance(element, BindParameter) and element.value == _POINTS_STAND_IN:
+            return bindparam("viewer_points", type_=Integer)
+        return None
+
+    return replacement_traverse(clause, {}, replace)
+
+
+def _topic_list_statement(
+    viewer: Member | None,
+    shape: tuple[Any, ...],
+    keys: list[tuple[SQLColumnExpression[Any], str, str]],
+) -> Any:
+    """The topic list query for one shape of request (see topic_list), with every value a
+    bound parameter: built once, its compiled form is then found without rebuilding it."""
+    role, by_category, by_tag, by_author, by_topic, status, _sort, since, after, limit = shape
+    member = _viewer_shape(role)
+    author = _AUTHOR
+    last = _LAST_POSTER
+    read_column: SQLColumnExpression[Any] = (
+        TopicRead.last_read_number if member is not None else null().label("last_read_number")
+    )
+    query = (
+        select(
+            Topic.id,
+            Topic.title,
+            Topic.kind,
+            Topic.pinned,
+            Topic.locked,
+            Topic.created_at,
+            Topic.last_posted_at,
+            Topic.post_count,
+            Topic.reply_count,
+            Topic.like_count,
+            Topic.view_count,
+            Topic.score,
+            Topic.accepted_post_id,
+            Category.id.label("category_id"),
+            Category.slug,
+            Category.name_en,
+            Category.name_ja,
+            Category.colour,
+            Category.kind.label("category_kind"),
+            author.id.label("author_id"),
+            author.handle.label("author_handle"),
+            author.display_name.label("author_name"),
+            author.role.label("author_role"),
+            author.rank_id.label("author_rank_id"),
+            author.ambassador_badge.label("author_badge"),
+            last.id.label("last_id"),
+            last.handle.label("last_handle"),
+            last.display_name.label("last_name"),
+            last.role.label("last_role"),
+            last.rank_id.label("last_rank_id"),
+            last.ambassador_badge.label("last_badge"),
+            read_column,
+        )
+        .join(Category, Category.id == Topic.category_id)
+        .join(author, author.id == Topic.author_id)
+        .outerjoin(last, last.id == Topic.last_poster_id)
+        .where(_bind_points(policy.visible_topics(member)))
+    )
+    if member is not None:
+        query = query.outerjoin(
+            TopicRead, and_(TopicRead.topic_id == Topic.id, TopicRead.member_id == _VIEWER_ID)
+        )
+    if by_category:
+        query = query.where(Topic.category_id == bindparam("category_id", type_=Integer))
+    if by_tag:
+        query = query.where(
+            Topic.id.in_(
+                select(TopicTag.topic_id)
+                .join(Tag, Tag.id == TopicTag.tag_id)
+                .where(Tag.name == bindparam("tag", type_=Tag.name.type))
+            )
+        )
+    if by_author:
+        query = query.where(Topic.author_id == bindparam("author_id", type_=Integer))
+    if by_topic:
+        query = query.where(Topic.id == bindparam("topic_id", type_=Integer))
+    if status == "solved":
+        query = query.where(Topic.accepted_post_id.is_not(None))
+    elif status == "unsolved":
+        query = query.where(Topic.kind == "question", Topic.accepted_post_id.is_(None))
+    elif status == "unanswered":
+        query = query.where(Topic.kind == "question", Topic.reply_count == 0)
+    if since:
+        query = query.where(Topic.created_at >= bindparam("since", type_=Topic.created_at.type))
+    if after:
+        query = query.where(
+            after_key(
+                [
+                    (column, bindparam(f"after_{index}", type_=cast(Any, column).type), True)
+                    for index, (column, _kind, _name) in enumerate(keys)
+                ]
+            )
+        )
+    return query.order_by(*[column.desc() for column, _kind, _name in keys]).limit(limit + 1)
+
+
+async def topic_list(
+    session: AsyncSession,
+    viewer: Member | None,
+    *,
+    category_id: int | None = None,
+    tag: str | None = None,
+    author_id: int | None = None,
+    topic_id: int | None = None,
+    sort: str = "activity",
+    period: str = "all",
+    status: str | None = None,
+    cursor: str | None = None,
+    limit: int = TOPICS_PER_PAGE,
+) -> tuple[list[TopicSummary], str | None]:
+    """One page of topics the viewer may see, newest activity first by default."""
+    if sort not in SORTS:
+        raise Invalid(lazy_gettext("Choose one of the offered values."), field="sort")
+    if period not in PERIODS:
+        raise Invalid(lazy_gettext("Choose one of the offered values."), field="period")
+    if status is not None and status not in STATUSES:
+        raise Invalid(lazy_gettext("Choose one of the offered values."), field="status")
+    keys = _order_keys(sort, pinned_first=category_id is not None and sort == "activity")
+    days = PERIODS[period]
+    since = sort == "top" and days is not None
+    shape = (
+        None if viewer is None else viewer.role,
+        category_id is not None,
+        bool(tag),
+        author_id is not None,
+        topic_id is not None,
+        status,
+        sort,
+        since,
+        bool(cursor),
+        limit,
+    )
+    params: dict[str, Any] = {}
+    if viewer is not None:
+        params["viewer_id"] = viewer.id
+        params["viewer_points"] = policy.lifetime_points(viewer)
+    if category_id is not None:
+        params["category_id"] = category_id
+    if tag:
+        params["tag"] = tag
+    if author_id is not None:
+        params["author_id"] = author_id
+    if topic_id is not None:
+        params["topic_id"] = topic_id
+    if since:
+        params["since"] = clock.now() - timedelta(days=days or 0)
+    if cursor:
+        values = _decode(cursor, [kind for _column, kind, _name in keys])
+        params.update((f"after_{index}", value) for index, value in enumerate(values))
+    statement = _TOPIC_LIST_STATEMENTS.get(shape)
+    if statement is None:
+        statement = _topic_list_statement(viewer, shape, keys)
+        _TOPIC_LIST_STATEMENTS[shape] = statement
+    rows = (await session.execute(statement, params)).all()
+
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last_row = rows[-1]
+        next_cursor = _encode([getattr(last_row, name) for _column, _kind, name in keys])
+
+    new_after = clock.now() - timedelta(days=NEW_TOPIC_DAYS)
+    if viewer is not None and viewer.created_at > new_after:
+        new_after = viewer.created_at
+    topics = [
+        TopicSummary(
+            id=row.id,
+            title=row.title,
+            kind=row.kind,
+            pinned=row.pinned,
+            locked=row.locked,
+            created_at=row.created_at,
+            last_posted_at=row.last_posted_at,
+            post_count=row.post_count,
+            reply_count=row.reply_count,
+            like_count=row.like_count,
+            view_count=row.view_count,
+            score=row.score,
+            accepted_post_id=row.accepted_post_id,
+            category=CategoryRef(
+                row.category_id, row.slug, row.name_en, row.name_ja, row.colour, row.category_kind
+            ),
+            author=AuthorView(
+                row.author_id,
+                row.author_handle,
+                row.author_name,
+                row.author_role,
+                row.author_rank_id,
+                row.author_badge,
+            ),
+            last_poster=(
+                AuthorView(
+                    row.last_id,
+                    row.last_handle,
+                    row.last_name,
+                    row.last_role,
+                    row.last_rank_id,
+                    row.last_badge,
+                )
+                if row.last_id is not None
+                else None
+            ),
+            last_read_number=row.last_read_number,
+            is_new=(
+                viewer is not None
+                and row.last_read_number is None
+                and row.author_id != viewer.id
+                and row.created_at > new_after
+            ),
+        )
+        for row in rows
+    ]
+    await attach_tags(session, topics)
+    return topics, next_cursor
+
+
+async def topic_summary(
+    session: AsyncSession, viewer: Member | None, topic_id: int
+) -> TopicSummary:
+    topics, _cursor = await topic_list(session, viewer, topic_id=topic_id, limit=1)
+    if not topics:
+        raise NotFound()
+    return topics[0]
+
+
+async def attach_tags(session: AsyncSession, topics: Sequence[TopicSummary]) -> None:
+    """Tags for a whole page of topics in one query."""
+    if not topics:
+        return
+    by_id = {topic.id: topic for topic in topics}
+    rows = await session.execute(
+        select(TopicTag.topic_id, Tag.name)
+        .join(Tag, Tag.id == TopicTag.tag_id)
+        .where(TopicTag.topic_id.in_(by_id))
+        .order_by(Tag.name)
+    )
+    for topic_id, name in rows:
+        by_id[topic_id].tags.append(name)
+
+
+async def popular_tags(session: AsyncSession, limit: int = 30) -> list[tuple[str, int]]:
+    rows = await session.execute(
+        select(Tag.name, Tag.topic_count)
+        .where(Tag.topic_count > 0)
+        .order_by(Tag.topic_count.desc(), Tag.name)
+        .limit(limit)
+    )
+    return [(name, count) for name, count in rows]
+
+
+# --- one topic ------------------------------------------------------------------------------
+
+
+async def get_topic(session: AsyncSession, viewer: Member | None, topic_id: int) -> TopicContext:
+    """The only way to fetch a topic for a viewer: 404 for what they may not see."""
+    sqlite = dialect_name(session) == "sqlite"
+    params: dict[str, Any] = {"topic_id": topic_id}
+    if viewer is not None:
+        params["viewer_id"] = viewer.id
+    row = (
+        await session.execute(_topic_statement(sqlite, viewer is not None), params)
+    ).one_or_none()
+    if row is None:
+        raise NotFound()
+    topic, category, last_read, tag_names = row
+    # The category's visibility is checked here rather than in SQL (the statement is then the
+    # same for every viewer of a kind, and SQLAlchemy reuses its compiled form).
+    if not policy.can_see_topic(viewer, category, topic):
+        raise NotFound()
+    tags = tag_names.split(_TAG_SEPARATOR) if tag_names else []
+    if sqlite:
+        tags.sort()  # SQLite compares names by code point (BINARY), as Python does
+    return TopicContext(topic, category, last_read, tags)
+
+
+_TOPIC_STATEMENTS: dict[tuple[bool, bool], Any] = {}
+
+
+def _topic_statement(sqlite: bool, member: bool) -> Any:
+    """The topic query, built once per dialect and kind of viewer (anonymous or signed in),
+    with the topic and viewer as bound parameters: a statement object that is reused keeps
+    its cache key, so SQLAlchemy finds its compiled form without rebuilding either."""
+    key = (sqlite, member)
+    statement = _TOPIC_STATEMENTS.get(key)
+    if statement is None:
+        read_column: SQLColumnExpression[Any] = (
+            TopicRead.last_read_number if member else null().label("last_read_number")
+        )
+        statement = (
+            select(Topic, Category, read_column, _tag_names(sqlite).label("tag_names"))
+            .join(Category, Category.id == Topic.category_id)
+            .where(Topic.id == bindparam("topic_id", type_=Integer))
+        )
+        if member:
+            statement = statement.outerjoin(
+                TopicRead,
+                and_(TopicRead.topic_id == Topic.id, TopicRead.member_id == _VIEWER_ID),
+            )
+        _TOPIC_STATEMENTS[key] = statement
+    return statement
+
+
+# Tag names are word characters and hyphens (schemas.TAG_RE), so a comma never occurs in one.
+_TAG_SEPARATOR = ","
+
+
+def _tag_names(sqlite: bool) -> Any:
+    """A topic's tag names in one column (its page then needs no query of its own for them),
+    in name order: PostgreSQL orders inside string_agg by its collation, as ORDER BY did;
+    SQLite's group_concat has no order, so the caller sorts."""
+    if sqlite:
+        names: Any = func.group_concat(Tag.name, _TAG_SEPARATOR)
+    else:
+        names = func.string_agg(
+            Tag.name, aggregate_order_by(literal_column(f"'{_TAG_SEPARATOR}'"), Tag.name)
+        )
+    return (
+        select(names)
+        .join(TopicTag, TopicTag.tag_id == Tag.id)
+        .where(TopicTag.topic_id == Topic.id)
+        .correlate(Topic)
+        .scalar_subquery()
+    )
+
+
+async def get_post(
+    session: AsyncSession, viewer: Member | None, post_id: int
+) -> tuple[Post, TopicContext]:
+    """A post and its topic, both visible to the viewer (removed posts: staff and author)."""
+    topic_id = await session.scalar(select(Post.topic_id).where(Post.id == post_id))
+    if topic_id is None:
+        raise NotFound()
+    context = await get_topic(session, viewer, topic_id)
+    post = await session.get(Post, post_id)
+    if post is None or not moderation.can_see_post(viewer, post):
+        raise NotFound()
+    return post, context
+
+
+def _post_query(viewer: Member | None, topic_id: int | None, question: bool) -> Any:
+    """The posts of a topic ``viewer`` may see; with ``topic_id`` None, the topic is the bound
+    parameter ``topic_id``."""
+    author = _AUTHOR
+    liked: ColumnElement[Any] = literal(False)
+    vote: ColumnElement[Any] = literal(0)
+    query = select(
+        Post.id,
+        Post.topic_id,
+        Post.number,
+        Post.cooked,
+        Post.created_at,
+        Post.edited_at,
+        Post.revision_count,
+        Post.like_count,
+        Post.score,
+        Post.deleted_at,
+        Post.delete_reason,
+        Post.reply_to_post_id,
+        Post.hidden_at,
+        Post.hidden_reason,
+        Post.needs_approval,
+        author.id.label("author_id"),
+        author.handle,
+        author.display_name,
+        author.role,
+        author.rank_id,
+        author.ambassador_badge,
+    ).join(author, author.id == Post.author_id)
+    if viewer is not None:
+        liked = PostLike.member_id.is_not(None)
+        query = query.outerjoin(
+            PostLike, and_(PostLike.post_id == Post.id, PostLike.member_id == viewer.id)
+        )
+        if question:
+            vote = func.coalesce(AnswerVote.value, 0)
+            query = query.outerjoin(
+                AnswerVote, and_(AnswerVote.post_id == Post.id, AnswerVote.member_id == viewer.id)
+            )
+    return query.add_columns(liked.label("liked"), vote.label("my_vote")).where(
+        Post.topic_id == (bindparam("topic_id", type_=Integer) if topic_id is None else topic_id),
+        moderation.visible_posts(viewer),
+    )
+
+
+def post_author(row: Any) -> AuthorView:
+    """The author of a post row selected with the members' columns under their own names."""
+    return AuthorView(
+        row.author_id, row.handle, row.display_name, row.role, row.rank_id, row.ambassador_badge
+    )
+
+
+def _post_view(row: Any, accepted_post_id: int | None) -> PostView:
+    return PostView(
+        id=row.id,
+        topic_id=row.topic_id,
+        number=row.number,
+        author=post_author(row),
+        cooked=row.cooked,
+        created_at=row.created_at,
+        edited_at=row.edited_at,
+        revision_count=row.revision_count,
+        like_count=row.like_count,
+        score=row.score,
+        deleted_at=row.deleted_at,
+        delete_reason=row.delete_reason,
+        reply_to_post_id=row.reply_to_post_id,
+        liked=bool(row.liked),
+        my_vote=int(row.my_vote or 0),
+        accepted=row.id == accepted_post_id,
+        hidden_at=row.hidden_at,
+        hidden_reason=row.hidden_reason,
+        needs_approval=bool(row.needs_approval),
+    )
+
+
+def default_start(context: TopicContext) -> int:
+    """Where a discussion opens: at the first unread post (with a little context before it)."""
+    first_unread = context.first_unread_number
+    if first_unread is None or first_unread <= POSTS_PER_PAGE:
+        return 0
+    return first_unread - 3
+
+
+async def posts_page(
+    session: AsyncSession,
+    viewer: Member | None,
+    context: TopicContext,
+    *,
+    cursor: str | None = None,
+    limit: int = POSTS_PER_PAGE,
+) -> tuple[list[PostView], str | None]:
+    """Posts of a topic, in one query whatever their number.
+
+    A discussion reads in order (the cursor is the last post number seen). A question shows
+    the question, then the accepted answer, then answers by score."""
+    topic = context.topic
+    params: dict[str, Any] = {"topic_id": topic.id}
+    if viewer is not None:
+        params["viewer_id"] = viewer.id
+    if topic.is_question:
+        params["accepted_id"] = topic.accepted_post_id or 0
+        if cursor:
+            values = _decode(cursor, ["int"] * 4)
+            params.update(zip(_QUESTION_CURSOR, values, strict=True))
+    else:
+        params["after"] = _decode(cursor, ["int"])[0] if cursor else 0
+    statement = _posts_statement(_viewer_kind(viewer), topic.is_question, bool(cursor), limit)
+    rows = (await session.execute(statement, params)).all()
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        tail = rows[-1]
+        if topic.is_question:
+            next_cursor = _encode(
+                [
+                    int(tail.number == 1),
+                    int(tail.id == topic.accepted_post_id),
+                    tail.score,
+                    tail.number,
+                ]
+            )
+        else:
+            next_cursor = str(tail.number)
+    return [_post_view(row, topic.accepted_post_id) for row in rows], next_cursor
+
+
+_QUESTION_CURSOR = ("after_first", "after_accepted", "after_score", "after_number")
+_POSTS_STATEMENTS: dict[tuple[str, bool, bool, int], Any] = {}
+
+
+def _viewer_kind(viewer: Member | None) -> str:
+    """What the post visibility rules tell viewers apart by: anonymous, moderator or not."""
+    if viewer is None:
+        return "anonymous"
+    return "moderator" if moderation.sees_hidden(viewer) else "member"
+
+
+def _posts_statement(kind: str, question: bool, after_cursor: bool, limit: int) -> Any:
+    """The posts query, built once per kind of viewer and page shape (see _topic_statement)."""
+    key = (kind, question, after_cursor, limit)
+    statement = _POSTS_STATEMENTS.get(key)
+    if statement is not None:
+        return statement
+    role = None if kind == "anonymous" else Role.moderator if kind == "moderator" else Role.member
+    statement = _post_query(_viewer_shape(role), None, question)
+    if question:
+        first = case((Post.number == 1, 1), else_=0)
+        accepted = case((Post.id == bindparam("accepted_id", type_=Integer), 1), else_=0)
+        keys: list[tuple[SQLColumnExpression[Any], bool]] = [
+            (first, True),
+            (accepted, True),
+            (Post.score, True),
+            (Post.number, False),
+        ]
+        if after_cursor:
+            statement = statement.where(
+                after_key(
+                    [
+                        (col, bindparam(name, type_=Integer), desc)
+                        for (col, desc), name in zip(keys, _QUESTION_CURSOR, strict=True)
+                    ]
+                )
+            )
+        statement = statement.order_by(*[col.desc() if desc else col.asc() for col, desc in keys])
+    else:
+        statement = statement.where(Post.number > bindparam("after", type_=Integer)).order_by(
+            Post.number
+        )
+    statement = statement.limit(limit + 1)
+    _POSTS_STATEMENTS[key] = statement
+    return statement
+
+
+async def post_view(
+    session: AsyncSession, viewer: Member | None, post: Post, topic: Topic
+) -> PostView:
+    row = (
+        await session.execute(
+            _post_query(viewer, topic.id, topic.is_question).where(Post.id == post.id)
+        )
+    ).one()
+    return _post_view(row, topic.accepted_post_id)
+
+
+async def post_in_topic(
+    session: AsyncSession, viewer: Member | None, context: TopicContext, post_id: int
+) -> PostView:
+    """One post of a topic as ``viewer`` may see it (a live update fetches it); what they may
+    not see (awaiting approval, hidden, another topic's) answers 404."""
+    row = (
+        await session.execute(
+            _post_query(viewer, context.topic.id, context.topic.is_question).where(
+                Post.id == post_id
+            )
+        )
+    ).one_or_none()
+    if row is None:
+        raise NotFound()
+    return _post_view(row, context.topic.accepted_post_id)
+
+
+async def quotable_source(session: AsyncSession, topic_id: int, post_id: int) -> str | None:
+    source: str | None = await session.scalar(
+        select(Post.source).where(
+            Post.id == post_id, Post.topic_id == topic_id, Post.deleted_at.is_(None)
+        )
+    )
+    return source
+
+
+async def revisions(session: AsyncSession, post_id: int) -> list[PostRevision]:
+    rows = await session.scalars(
+        select(PostRevision)
+        .where(PostRevision.post_id == post_id)
+        .order_by(PostRevision.number.desc())
+    )
+    return list(rows)
+
+
+async def member_by_handle(session: AsyncSession, handle: str) -> Member | None:
+    result: Member | None = await session.scalar(
+        select(Member).where(Member.handle == handle.strip().lower().lstrip("@"))
+    )
+    return result

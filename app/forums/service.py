@@ -1,0 +1,729 @@
+"""Every write in the forums: topics, replies, edits, removals, likes, tags, categories, views.
+
+Services only flush; the request commits. Each action is recorded with ``activity.record`` in
+the same transaction, and counters on topics and categories change with the rows they count
+(atomic ``x = x + 1`` updates, so concurrent requests cannot lose a count).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from datetime import date
+from typing import Any
+
+from sqlalchemy import case, delete, or_, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.activity import service as activity
+from app.activity import verbs
+from app.db import after_commit, get_database
+from app.forums import markdown, policy, queries
+from app.forums.schemas import CategoryIn, PostEditIn, ReplyIn, TopicIn, TopicModerationIn
+from app.kit import clock
+from app.kit.errors import Conflict, Forbidden, Invalid, NotFound
+from app.kit.i18n import lazy_gettext
+from app.kit.security import sha256_hex
+from app.kit.sql import dialect_name, insert
+from app.models import (
+    SEARCH_TABLE,
+    Category,
+    Member,
+    Post,
+    PostLike,
+    PostRevision,
+    Tag,
+    Topic,
+    TopicRead,
+    TopicTag,
+    TopicView,
+)
+from app.moderation import policy as moderation
+
+MAX_LOOKUPS = 100
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+async def _bump(session: AsyncSession, model: Any, row_id: int, **deltas: int) -> None:
+    values = {name: getattr(model, name) + delta for name, delta in deltas.items()}
+    await session.execute(update(model).where(model.id == row_id).values(**values))
+
+
+async def _cook(
+    session: AsyncSession, viewer: Member, source: str, category: Category
+) -> tuple[markdown.Cooked, list[int]]:
+    """Render a post, looking up its mentions and quotes; also returns the mentioned ids."""
+    handles, quote_ids = markdown.scan(source)
+    members: dict[str, int] = {}
+    if handles:
+        rows = await session.execute(
+            select(Member.handle, Member.id).where(Member.handle.in_(sorted(handles)[:MAX_LOOKUPS]))
+        )
+        members = {str(handle): int(member_id) for handle, member_id in rows}
+    quotes: dict[int, markdown.QuotedPost] = {}
+    if quote_ids:
+        # A quote names its author only when every reader of the new post could see the
+        # quoted one: same category, or a category open to everyone.
+        quoted = await session.execute(
+            select(Post.id, Post.author_id, Member.handle)
+            .join(Member, Member.id == Post.author_id)
+            .join(Topic, Topic.id == Post.topic_id)
+            .join(Category, Category.id == Topic.category_id)
+            .where(
+                Post.id.in_(sorted(quote_ids)[:MAX_LOOKUPS]),
+                Post.deleted_at.is_(None),
+                policy.visible_topics(viewer),
+                or_(Category.id == category.id, Category.visibility == policy.EVERYONE),
+            )
+        )
+        quotes = {
+            post_id: markdown.QuotedPost(post_id, author_id, handle)
+            for post_id, author_id, handle in quoted
+        }
+    cooked = markdown.cook(source, members=members, quotes=quotes)
+    return cooked, [members[handle] for handle in cooked.mentioned_handles]
+
+
+def _others(ids: list[int], viewer: Member) -> list[int]:
+    result: list[int] = []
+    for member_id in ids:
+        if member_id != viewer.id and member_id not in result:
+            result.append(member_id)
+    return result
+
+
+async def index_post(session: AsyncSession, post_id: int, title: str, body: str) -> None:
+    """Keep the SQLite FTS5 index in step (PostgreSQL's trigram indexes follow by themselves)."""
+    if dialect_name(session) != "sqlite":
+        return
+    await session.execute(
+        text(f"INSERT OR REPLACE INTO {SEARCH_TABLE}(rowid, title, body) VALUES (:id, :t, :b)"),
+        {"id": post_id, "t": title, "b": body},
+    )
+
+
+async def unindex_post(session: AsyncSession, post_id: int) -> None:
+    if dialect_name(session) != "sqlite":
+        return
+    await session.execute(text(f"DELETE FROM {SEARCH_TABLE} WHERE rowid = :id"), {"id": post_id})
+
+
+async def _set_tags(session: AsyncSession, topic_id: int, names: list[str]) -> None:
+    current = dict(
+        (
+            await session.execute(
+                select(Tag.name, Tag.id)
+                .join(TopicTag, TopicTag.tag_id == Tag.id)
+                .where(TopicTag.topic_id == topic_id)
+            )
+        ).all()
+    )
+    added = [name for name in names if name not in current]
+    removed = [tag_id for name, tag_id in current.items() if name not in names]
+    if removed:
+        await session.execute(
+            delete(TopicTag).where(TopicTag.topic_id == topic_id, TopicTag.tag_id.in_(removed))
+        )
+        await session.execute(
+            update(Tag).where(Tag.id.in_(removed)).values(topic_count=Tag.topic_count - 1)
+        )
+    if added:
+        await session.execute(
+            insert(session, Tag)
+            .values([{"name": name, "topic_count": 0} for name in added])
+            .on_conflict_do_nothing(index_elements=[Tag.name])
+        )
+        ids = list(await session.scalars(select(Tag.id).where(Tag.name.in_(added))))
+        await session.execute(
+            insert(session, TopicTag).values([{"topic_id": topic_id, "tag_id": i} for i in ids])
+        )
+        await session.execute(
+            update(Tag).where(Tag.id.in_(ids)).values(topic_count=Tag.topic_count + 1)
+        )
+
+
+# --- what a write acts on ---------------------------------------------------------------------
+
+
+async def writable_topic(
+    session: AsyncSession, viewer: Member, topic_id: int
+) -> queries.TopicContext:
+    """``queries.get_topic`` for the write paths: topic and category in one query, with the
+    same visibility rules (404 for what the viewer may not see). No write needs the read
+    marker or the tags, so the context carries neither."""
+    row = (
+        await session.execute(
+            select(Topic, Category)
+            .join(Category, Category.id == Topic.category_id)
+            .where(Topic.id == topic_id, policy.visible_categories(viewer))
+        )
+    ).one_or_none()
+    if row is None or not policy.can_see_topic(viewer, row[1], row[0]):
+        raise NotFound()
+    return queries.TopicContext(row[0], row[1], None)
+
+
+async def writable_post(
+    session: AsyncSession, viewer: Member, post_id: int
+) -> tuple[Post, queries.TopicContext]:
+    """``queries.get_post`` for the write paths (likes, accepted answers): post, topic and
+    category in one query instead of four, with the same visibility rules."""
+    row = (
+        await session.execute(
+            select(Post, Topic, Category)
+            .join(Topic, Topic.id == Post.topic_id)
+            .join(Category, Category.id == Topic.category_id)
+            .where(Post.id == post_id, policy.visible_categories(viewer))
+        )
+    ).one_or_none()
+    if row is None:
+        raise NotFound()
+    post, topic, category = row
+    if not policy.can_see_topic(viewer, category, topic) or not moderation.can_see_post(
+        viewer, post
+    ):
+        raise NotFound()
+    return post, queries.TopicContext(topic, category, None)
+
+
+# --- topics and replies -----------------------------------------------------------------------
+
+
+async def create_topic(session: AsyncSession, viewer: Member, data: TopicIn) -> tuple[Topic, Post]:
+    category = await session.get(Category, data.category_id)
+    if category is None or not policy.can_see_category(viewer, category):
+        raise Invalid(lazy_gettext("Choose a category from the list."), field="category_id")
+    policy.check_can_post(viewer, category)
+    screened = await moderation.screen_post(
+        session, viewer, kind="topic", body=data.body, title=data.title
+    )
+    data = data.model_copy(update={"body": screened.body, "title": screened.title or data.title})
+    cooked, mentioned = await _cook(session, viewer, data.body, category)
+    now = clock.now()
+    topic = Topic(
+        category_id=category.id,
+        author_id=viewer.id,
+        title=data.title,
+        kind=category.kind,
+        created_at=now,
+        last_posted_at=now,
+        last_poster_id=viewer.id,
+        post_count=1,
+        needs_approval=screened.needs_approval,
+    )
+    session.add(topic)
+    await session.flush()
+    post = Post(
+        topic_id=topic.id,
+        author_id=viewer.id,
+        number=1,
+        source=data.body,
+        cooked=cooked.html,
+        plain=cooked.plain,
+        created_at=now,
+        needs_approval=screened.needs_approval,
+    )
+    session.add(post)
+    await session.flush()
+    if data.tags:
+        await _set_tags(session, topic.id, data.tags)
+    await _bump(session, Category, category.id, topic_count=1, post_count=1)
+    await index_post(session, post.id, topic.title, cooked.plain)
+    await activity.record(
+        session,
+        verbs.TOPIC_CREATED,
+        actor_id=viewer.id,
+        subject=("topic", topic.id),
+        data={
+            "category_id": category.id,
+            "topic_id": topic.id,
+            "kind": topic.kind,
+            "post_id": post.id,
+            "mentions": _others(mentioned, viewer),
+        },
+    )
+    return topic, post
+
+
+async def create_reply(
+    session: AsyncSession, viewer: Member, topic_id: int, data: ReplyIn
+) -> tuple[Post, queries.TopicContext]:
+    context = await writable_topic(session, viewer, topic_id)
+    topic, category = context.topic, context.category
+    policy.check_can_reply(viewer, category, topic)
+    screened = await moderation.screen_post(session, viewer, kind="reply", body=data.body)
+    data = data.model_copy(update={"body": screened.body})
+    reply_to_member_id: int | None = None
+    if data.reply_to_post_id is not None:
+        reply_to_member_id = await session.scalar(
+            select(Post.author_id).where(
+                Post.id == data.reply_to_post_id,
+                Post.topic_id == topic.id,
+                Post.deleted_at.is_(None),
+            )
+        )
+        if reply_to_member_id is None:
+            raise Invalid(
+                lazy_gettext("You can only reply to a post in this topic."),
+                field="reply_to_post_id",
+            )
+    cooked, mentioned = await _cook(session, viewer, data.body, category)
+    now = clock.now()
+    number = (
+        await session.execute(
+            update(Topic)
+            .where(Topic.id == topic.id)
+            .values(
+                post_count=Topic.post_count + 1,
+                reply_count=Topic.reply_count + 1,
+                last_posted_at=now,
+                last_poster_id=viewer.id,
+            )
+            .returning(Topic.post_count)
+        )
+    ).scalar_one()
+    post = Post(
+        topic_id=topic.id,
+        author_id=viewer.id,
+        number=number,
+        source=data.body,
+        cooked=cooked.html,
+        plain=cooked.plain,
+        reply_to_post_id=data.reply_to_post_id,
+        created_at=now,
+        needs_approval=screened.needs_approval,
+    )
+    session.add(post)
+    await session.flush()
+    await _bump(session, Category, category.id, post_count=1)
+    await index_post(session, post.id, "", cooked.plain)
+    await activity.record(
+        session,
+        verbs.ANSWER_CREATED if topic.is_question else verbs.POST_CREATED,
+        actor_id=viewer.id,
+        recipient_id=topic.author_id if topic.author_id != viewer.id else None,
+        subject=("post", post.id),
+        data={
+            "topic_id": topic.id,
+            "category_id": category.id,
+            "mentions": _others(mentioned, viewer),
+            "quoted": _others([quote.author_id for quote in cooked.quoted_posts], viewer),
+            "reply_to_member_id": reply_to_member_id,
+        },
+    )
+    return post, context
+
+
+async def edit_post(
+    session: AsyncSession, viewer: Member, post_id: int, data: PostEditIn
+) -> tuple[Post, queries.TopicContext]:
+    """Change a post; the text before the change is kept as a revision."""
+    post, context = await queries.get_post(session, viewer, post_id)
+    topic = context.topic
+    if post.deleted_at is not None:
+        raise Conflict(lazy_gettext("This post was removed; it can no longer be edited."))
+    if not policy.can_edit_post(viewer, post):
+        raise Forbidden(lazy_gettext("Only the author can edit this post."))
+    if topic.locked and not viewer.can_moderate:
+        raise Forbidden(lazy_gettext("This topic is locked; its posts can no longer be edited."))
+    title = data.title if post.number == 1 and data.title is not None else topic.title
+    title_changed = title != topic.title
+    if data.body != post.source or title_changed:
+        session.add(
+            PostRevision(
+                post_id=post.id,
+                number=post.revision_count + 1,
+                title=topic.title if title_changed else None,
+                source=post.source,
+                editor_id=viewer.id,
+            )
+        )
+        cooked, _mentioned = await _cook(session, viewer, data.body, context.category)
+        post.source = data.body
+        post.cooked = cooked.html
+        post.plain = cooked.plain
+        post.revision_count += 1
+        post.edited_at = clock.now()
+        topic.title = title
+        await session.flush()
+        await index_post(session, post.id, title if post.number == 1 else "", cooked.plain)
+    if post.number == 1 and data.tags is not None and data.tags != context.tags:
+        await _set_tags(session, topic.id, data.tags)
+        context.tags = list(data.tags)
+    return post, context
+
+
+async def _refresh_last_post(session: AsyncSession, topic_id: int) -> None:
+    row = (
+        await session.execute(
+            select(Post.author_id, Post.created_at)
+            .where(Post.topic_id == topic_id, Post.deleted_at.is_(None))
+            .order_by(Post.number.desc())
+            .limit(1)
+        )
+    ).one_or_none()
+    if row is not None:
+        await session.execute(
+            update(Topic)
+            .where(Topic.id == topic_id)
+            .values(last_poster_id=row.author_id, last_posted_at=row.created_at)
+        )
+
+
+async def remove_post(
+    session: AsyncSession, viewer: Member, post_id: int, reason: str = ""
+) -> tuple[Post, queries.TopicContext]:
+    """Soft-delete a post (the author's own, or any by a moderator). Removing the opening post
+    removes the topic. The removal is recorded so points and counters can be reversed."""
+    post, context = await queries.get_post(session, viewer, post_id)
+    topic = context.topic
+    if post.deleted_at is not None:
+        return post, context
+    if not policy.can_delete_post(viewer, post):
+        raise Forbidden(lazy_gettext("Only the author or a moderator can delete this post."))
+    now = clock.now()
+    post.deleted_at = now
+    post.deleted_by_id = viewer.id
+    post.delete_reason = reason
+    if post.number == 1:
+        topic.deleted_at = now
+        await session.flush()
+        await _bump(session, Category, topic.category_id, topic_count=-1, post_count=-1)
+    else:
+        await session.flush()
+        await _bump(session, Topic, topic.id, reply_count=-1)
+        await _bump(session, Category, topic.category_id, post_count=-1)
+        await _refresh_last_post(session, topic.id)
+    await unindex_post(session, post.id)
+    if topic.accepted_post_id == post.id:
+        await set_accepted(session, viewer, topic, None)
+    await activity.record(
+        session,
+        verbs.POST_REMOVED,
+        actor_id=viewer.id,
+        recipient_id=post.author_id,
+        subject=("post", post.id),
+        data={
+            "topic_id": topic.id,
+            "reason": reason,
+            "by_staff": viewer.id != post.author_id,
+        },
+    )
+    return post, context
+
+
+async def restore_post(
+    session: AsyncSession, viewer: Member, post_id: int
+) -> tuple[Post, queries.TopicContext]:
+    if not viewer.can_moderate:
+        raise Forbidden(lazy_gettext("Only moderators can restore posts."))
+    post, context = await queries.get_post(session, viewer, post_id)
+    topic = context.topic
+    if post.deleted_at is None:
+        return post, context
+    post.deleted_at = None
+    post.deleted_by_id = None
+    post.delete_reason = ""
+    if post.number == 1:
+        topic.deleted_at = None
+        await session.flush()
+        await _bump(session, Category, topic.category_id, topic_count=1, post_count=1)
+    else:
+        await session.flush()
+        await _bump(session, Topic, topic.id, reply_count=1)
+        await _bump(session, Category, topic.category_id, post_count=1)
+        await _refresh_last_post(session, topic.id)
+    await index_post(session, post.id, topic.title if post.number == 1 else "", post.plain)
+    await activity.record(
+        session,
+        verbs.POST_RESTORED,
+        actor_id=viewer.id,
+        recipient_id=post.author_id,
+        subject=("post", post.id),
+        data={"topic_id": topic.id, "reason": "", "by_staff": viewer.id != post.author_id},
+    )
+    return post, context
+
+
+async def moderate_topic(
+    session: AsyncSession, viewer: Member, topic_id: int, data: TopicModerationIn
+) -> queries.TopicContext:
+    """Pin, lock or move a topic (moderators)."""
+    if not viewer.can_moderate:
+        raise Forbidden(lazy_gettext("Only moderators can pin, lock or move topics."))
+    context = await queries.get_topic(session, viewer, topic_id)
+    topic = context.topic
+    if data.pinned is not None:
+        topic.pinned = data.pinned
+    if data.locked is not None:
+        topic.locked = data.locked
+    if data.category_id is not None and data.category_id != topic.category_id:
+        target = await session.get(Category, data.category_id)
+        if target is None:
+            raise Invalid(lazy_gettext("Choose a category from the list."), field="category_id")
+        if target.kind != topic.kind:
+            raise Invalid(
+                lazy_gettext(
+                    "Questions can only move to Q&A categories, discussions to discussion ones."
+                ),
+                field="category_id",
+            )
+        posts = topic.reply_count + 1
+        await _bump(session, Category, topic.category_id, topic_count=-1, post_count=-posts)
+        await _bump(session, Category, target.id, topic_count=1, post_count=posts)
+        topic.category_id = target.id
+        context.category = target
+    await session.flush()
+    return context
+
+
+# --- likes ----------------------------------------------------------------------------------
+
+
+async def _likeable(
+    session: AsyncSession, viewer: Member, post_id: int
+) -> tuple[Post, queries.TopicContext]:
+    moderation.check_can_participate(viewer)
+    post, context = await writable_post(session, viewer, post_id)
+    if post.deleted_at is not None or context.topic.deleted_at is not None:
+        raise Conflict(lazy_gettext("This post was removed."))
+    if post.author_id == viewer.id:
+        raise Forbidden(lazy_gettext("You cannot like your own post."))
+    return post, context
+
+
+async def like_post(session: AsyncSession, viewer: Member, post_id: int) -> tuple[bool, int]:
+    """Like a post once; liking again changes nothing. Returns (liked, like count)."""
+    post, context = await _likeable(session, viewer, post_id)
+    created = (
+        await session.execute(
+            insert(session, PostLike)
+            .values(post_id=post.id, member_id=viewer.id, created_at=clock.now())
+            .on_conflict_do_nothing(index_elements=[PostLike.post_id, PostLike.member_id])
+            .returning(PostLike.post_id)
+        )
+    ).scalar_one_or_none()
+    if created is not None:
+        await _bump(session, Post, post.id, like_count=1)
+        await _bump(session, Topic, context.topic.id, like_count=1)
+        await activity.record(
+            session,
+            verbs.LIKE_GIVEN,
+            actor_id=viewer.id,
+            recipient_id=post.author_id,
+            subject=("post", post.id),
+            data={"topic_id": context.topic.id, "category_id": context.category.id},
+        )
+    return True, post.like_count
+
+
+async def unlike_post(session: AsyncSession, viewer: Member, post_id: int) -> tuple[bool, int]:
+    post, context = await _likeable(session, viewer, post_id)
+    removed = (
+        await session.execute(
+            delete(PostLike)
+            .where(PostLike.post_id == post.id, PostLike.member_id == viewer.id)
+            .returning(PostLike.post_id)
+        )
+    ).scalar_one_or_none()
+    if removed is not None:
+        await _bump(session, Post, post.id, like_count=-1)
+        await _bump(session, Topic, context.topic.id, like_count=-1)
+        await activity.record(
+            session,
+            verbs.LIKE_UNDONE,
+            actor_id=viewer.id,
+            recipient_id=post.author_id,
+            subject=("post", post.id),
+            data={"topic_id": context.topic.id, "category_id": context.category.id},
+        )
+    return False, post.like_count
+
+
+# --- accepted answers (used by Q&A and by removals) -------------------------------------------
+
+
+async def set_accepted(
+    session: AsyncSession, viewer: Member, topic: Topic, post: Post | None
+) -> None:
+    previous = topic.accepted_post_id
+    if previous == (post.id if post else None):
+        return
+    if previous is not None:
+        previous_author = await session.scalar(select(Post.author_id).where(Post.id == previous))
+        await activity.record(
+            session,
+            verbs.ANSWER_UNACCEPTED,
+            actor_id=viewer.id,
+            recipient_id=previous_author,
+            subject=("post", previous),
+            data={"topic_id": topic.id, "asker_id": topic.author_id},
+        )
+    topic.accepted_post_id = post.id if post else None
+    await session.flush()
+    if post is not None:
+        await activity.record(
+            session,
+            verbs.ANSWER_ACCEPTED,
+            actor_id=viewer.id,
+            recipient_id=post.author_id,
+            subject=("post", post.id),
+            data={"topic_id": topic.id, "asker_id": topic.author_id},
+        )
+
+
+# --- views and read tracking ------------------------------------------------------------------
+
+
+def visitor_key(viewer: Member | None, client_ip: str, user_agent: str) -> str:
+    """Members count once per day each. Anonymous visitors by address and browser: a cookie
+    would make every cookieless request (crawlers, first visits) a new visitor."""
+    if viewer is not None:
+        return f"m:{viewer.id}"
+    return f"a:{sha256_hex(f'{client_ip}|{user_agent}')[:32]}"
+
+
+# Views this process has already stored today, so a visitor reloading a topic does not take
+# the write lock again. Only a shortcut: the table's primary key is what keeps one row per
+# visitor, whichever process writes it. Keyed with the topic's creation time because ids are
+# reused after deletes on SQLite.
+_counted_views: OrderedDict[tuple[int, float, date, str], None] = OrderedDict()
+COUNTED_VIEWS_KEPT = 50_000
+
+
+async def record_visit(
+    session: AsyncSession,
+    *,
+    topic_id: int,
+    visitor: str,
+    member_id: int | None,
+    read_up_to: int,
+) -> None:
+    now = clock.now()
+    counted = (
+        await session.execute(
+            insert(session, TopicView)
+            .values(
+                topic_id=topic_id,
+                day=clock.community_day(now),
+                visitor_key=visitor,
+                member_id=member_id,
+                created_at=now,
+            )
+            .on_conflict_do_nothing(
+                index_elements=[TopicView.topic_id, TopicView.day, TopicView.visitor_key]
+            )
+            .returning(TopicView.topic_id)
+        )
+    ).scalar_one_or_none()
+    if counted is not None:
+        from app.analytics.rollups import count_view
+
+        await session.execute(
+            update(Topic).where(Topic.id == topic_id).values(view_count=Topic.view_count + 1)
+        )
+        await count_view(session, topic_id, clock.community_day(now))
+    if member_id is not None and read_up_to > 0:
+        statement = insert(session, TopicRead).values(
+            member_id=member_id, topic_id=topic_id, last_read_number=read_up_to, updated_at=now
+        )
+        newer = statement.excluded.last_read_number > TopicRead.last_read_number
+        await session.execute(
+            statement.on_conflict_do_update(
+                index_elements=[TopicRead.member_id, TopicRead.topic_id],
+                set_={
+                    "last_read_number": case(
+                        (newer, statement.excluded.last_read_number),
+                        else_=TopicRead.last_read_number,
+                    ),
+                    "updated_at": now,
+                },
+                where=newer,
+            )
+        )
+
+
+def schedule_visit(
+    session: AsyncSession,
+    *,
+    topic: Topic,
+    visitor: str,
+    member_id: int | None,
+    read_up_to: int,
+    last_read_number: int | None,
+) -> None:
+    """Count the view and move the read marker after the page is sent, in a short write
+    transaction of their own: reading a topic never waits for the write lock. Nothing is
+    written when neither would change."""
+    topic_id = topic.id
+    key = (topic.id, topic.created_at.timestamp(), clock.community_day(), visitor)
+    new_view = key not in _counted_views
+    read_moves = member_id is not None and read_up_to > (last_read_number or 0)
+    if not (new_view or read_moves):
+        return
+    if new_view:
+        _counted_views[key] = None
+        if len(_counted_views) > COUNTED_VIEWS_KEPT:
+            _counted_views.popitem(last=False)
+
+    async def write() -> None:
+        async with get_database().transaction(write=True) as side:
+            await record_visit(
+                side,
+                topic_id=topic_id,
+                visitor=visitor,
+                member_id=member_id,
+                read_up_to=read_up_to,
+            )
+
+    after_commit(session, write)
+
+
+# --- categories (admins) ----------------------------------------------------------------------
+
+
+async def _slug_taken(session: AsyncSession, slug: str, except_id: int | None = None) -> bool:
+    query = select(Category.id).where(Category.slug == slug)
+    if except_id is not None:
+        query = query.where(Category.id != except_id)
+    return (await session.scalar(query)) is not None
+
+
+async def create_category(session: AsyncSession, data: CategoryIn) -> Category:
+    if await _slug_taken(session, data.slug):
+        raise Conflict(lazy_gettext("Another category already uses this address."), field="slug")
+    category = Category(**data.model_dump())
+    session.add(category)
+    await session.flush()
+    return category
+
+
+async def update_category(session: AsyncSession, category_id: int, data: CategoryIn) -> Category:
+    category = await session.get(Category, category_id)
+    if category is None:
+        raise NotFound()
+    if await _slug_taken(session, data.slug, except_id=category.id):
+        raise Conflict(lazy_gettext("Another category already uses this address."), field="slug")
+    if data.kind != category.kind and category.topic_count:
+        raise Conflict(
+            lazy_gettext("A category with topics cannot change between discussion and Q&A."),
+            field="kind",
+        )
+    for name, value in data.model_dump().items():
+        setattr(category, name, value)
+    await session.flush()
+    return category
+
+
+async def delete_category(session: AsyncSession, category_id: int) -> None:
+    category = await session.get(Category, category_id)
+    if category is None:
+        raise NotFound()
+    has_topics = await session.scalar(
+        select(Topic.id).where(Topic.category_id == category.id).limit(1)
+    )
+    if has_topics is not None:
+        raise Conflict(lazy_gettext("Move or delete this category's topics before deleting it."))
+    await session.delete(category)
+    await session.flush()

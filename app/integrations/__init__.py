@@ -1,0 +1,1 @@
+"""Integrations: API tokens and outgoing webhooks."""

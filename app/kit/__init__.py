@@ -1,0 +1,1 @@
+"""Shared plumbing every domain uses: errors, i18n, templating, security, time, limits."""

@@ -1,0 +1,148 @@
+"""gettext for English and Japanese.
+
+The active locale and time zone live in context variables set per request by middleware, so
+``_()`` in Python and ``{{ _() }}`` in templates both translate for the current reader.
+Catalogues are the ``.po`` files under ``app/locale``; they are compiled in memory at import.
+"""
+
+from __future__ import annotations
+
+import gettext as _gettext
+from collections.abc import Iterable
+from contextvars import ContextVar
+from datetime import date, datetime
+from functools import lru_cache
+from io import BytesIO
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from babel import Locale
+from babel.dates import format_date, format_datetime
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+
+from app.kit.paths import LOCALE_DIR
+
+LOCALES = ("en", "ja")
+LOCALE_NAMES = {"en": "English", "ja": "日本語"}
+DEFAULT_TIMEZONES = {"ja": "Asia/Tokyo", "en": "UTC"}
+
+_locale: ContextVar[str] = ContextVar("kizuna_locale", default="en")
+_timezone: ContextVar[str] = ContextVar("kizuna_timezone", default="UTC")
+
+
+@lru_cache(maxsize=len(LOCALES))
+def translations(locale: str) -> _gettext.NullTranslations:
+    folder = LOCALE_DIR / locale / "LC_MESSAGES"
+    if locale == "en" or not folder.is_dir():
+        return _gettext.NullTranslations()
+    merged: _gettext.NullTranslations | None = None
+    for po_path in sorted(folder.glob("*.po")):
+        with po_path.open("rb") as handle:
+            catalog = read_po(handle, locale=locale)
+        buffer = BytesIO()
+        write_mo(buffer, catalog)
+        buffer.seek(0)
+        current = _gettext.GNUTranslations(buffer)
+        if merged is None:
+            merged = current
+        else:
+            merged.add_fallback(current)
+    return merged or _gettext.NullTranslations()
+
+
+def set_locale(locale: str) -> None:
+    _locale.set(locale if locale in LOCALES else "en")
+
+
+def get_locale() -> str:
+    return _locale.get()
+
+
+def set_timezone(zone: str) -> None:
+    _timezone.set(zone)
+
+
+def get_timezone() -> str:
+    return _timezone.get()
+
+
+def gettext(message: str, **variables: Any) -> str:
+    text = translations(get_locale()).gettext(message)
+    return text % variables if variables else text
+
+
+def ngettext(singular: str, plural: str, n: int, **variables: Any) -> str:
+    text = translations(get_locale()).ngettext(singular, plural, n)
+    variables.setdefault("num", n)
+    return text % variables
+
+
+_ = gettext
+
+
+class LazyString:
+    """A message translated when it is shown, for module-level text (errors, choices)."""
+
+    __slots__ = ("message", "variables")
+
+    def __init__(self, message: str, **variables: Any) -> None:
+        self.message = message
+        self.variables = variables
+
+    def __str__(self) -> str:
+        return gettext(self.message, **self.variables)
+
+    def __repr__(self) -> str:
+        return f"LazyString({self.message!r})"
+
+    def __html__(self) -> str:
+        from markupsafe import escape
+
+        return str(escape(str(self)))
+
+
+def lazy_gettext(message: str, **variables: Any) -> LazyString:
+    return LazyString(message, **variables)
+
+
+def negotiate_locale(header: str | None, default: str) -> str:
+    """Pick en or ja from an Accept-Language header, honouring q-values."""
+    if not header:
+        return default
+    choices: list[tuple[float, int, str]] = []
+    for index, part in enumerate(header.split(",")):
+        piece = part.strip()
+        if not piece:
+            continue
+        tag, _sep, params = piece.partition(";")
+        quality = 1.0
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                quality = 0.0
+        primary = tag.strip().lower().split("-")[0]
+        if primary in LOCALES and quality > 0:
+            choices.append((-quality, index, primary))
+    return sorted(choices)[0][2] if choices else default
+
+
+def local_datetime(value: datetime, zone: str | None = None) -> datetime:
+    return value.astimezone(ZoneInfo(zone or get_timezone()))
+
+
+def format_when(value: datetime | None, style: str = "medium") -> str:
+    if value is None:
+        return ""
+    return format_datetime(local_datetime(value), format=style, locale=Locale.parse(get_locale()))
+
+
+def format_day(value: date | None, style: str = "medium") -> str:
+    if value is None:
+        return ""
+    return format_date(value, format=style, locale=Locale.parse(get_locale()))
+
+
+def choices(values: Iterable[tuple[str, LazyString]]) -> list[tuple[str, str]]:
+    return [(key, str(label)) for key, label in values]

@@ -1,0 +1,1 @@
+"""Operations that keep a community's data safe: backup, restore, upload sweeping."""

@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Date, ForeignKey, Index, String, false
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.base import Base, BigIntId, utcnow
+
+
+class AnalyticsMemberScore(Base):
+    """A member's scores, kept as activities arrive and rebuilt by ``kizuna analytics recompute``.
+
+    ``heat_base`` is the engagement measured at a fixed epoch: every activity adds its weight
+    divided by the decay since the epoch, so today's engagement is ``heat_base`` times one shared
+    factor. Ordering by it orders by engagement, and no row needs touching as days pass.
+    """
+
+    __tablename__ = "analytics_member_scores"
+    __table_args__ = (
+        Index("ix_analytics_member_scores_heat_base", "heat_base"),
+        Index("ix_analytics_member_scores_ambassador_status", "ambassador_status"),
+        Index("ix_analytics_member_scores_detection", "detection"),
+        Index("ix_analytics_member_scores_dirty", "dirty"),
+    )
+
+    member_id: Mapped[int] = mapped_column(
+        BigIntId, ForeignKey("members.id", ondelete="CASCADE"), primary_key=True
+    )
+    heat_base: Mapped[float] = mapped_column(default=0.0)
+    last_active_day: Mapped[date | None] = mapped_column(Date)
+    # Active days in the last 90 days (RFM frequency) and lifetime contribution (RFM monetary).
+    frequency: Mapped[int] = mapped_column(default=0)
+    contribution: Mapped[int] = mapped_column(default=0)
+    reach: Mapped[int] = mapped_column(default=0)
+    r_score: Mapped[int] = mapped_column(default=1)
+    f_score: Mapped[int] = mapped_column(default=1)
+    m_score: Mapped[int] = mapped_column(default=1)
+    rfm_group: Mapped[str] = mapped_column(String(16), default="dormant")
+    decile: Mapped[int | None]
+    advocate_type: Mapped[str] = mapped_column(String(16), default="")
+    # What the criteria say ("ambassador", "candidate" or "") and what operators decided
+    # ("flagged" awaiting review, "confirmed", "dismissed" or "").
+    detection: Mapped[str] = mapped_column(String(12), default="")
+    ambassador_status: Mapped[str] = mapped_column(String(12), default="")
+    explanation: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    latest_nps: Mapped[int | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # An activity changed what the scores are computed from; the columns above but heat_base,
+    # last_active_day and latest_nps wait for the next batch (app.analytics.service).
+    dirty: Mapped[bool] = mapped_column(default=False, server_default=false())

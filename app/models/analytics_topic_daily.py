@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import Date
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.base import Base, BigIntId
+
+
+class AnalyticsTopicDaily(Base):
+    """Per community day and topic: likes given that day to the topic's posts that still stand
+    (a like taken back leaves the day it was given), and distinct visitors (the topic_views rows
+    of that day). "Top content" sums a range of these instead of scanning every like.
+
+    No foreign key on the topic: the dashboard joins topics (and so skips deleted ones), and a
+    row for a topic that is gone is simply never read.
+    """
+
+    __tablename__ = "analytics_topic_daily"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    topic_id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
+    likes: Mapped[int] = mapped_column(default=0)
+    views: Mapped[int] = mapped_column(default=0)

@@ -1,0 +1,658 @@
+"""Notifications: who is told about an activity, grouping, reading, preferences and email.
+
+The only code that writes notifications. :func:`on_activity` listens to every recorded activity
+(same transaction) and turns the agreed verbs into notifications; the header bell's count is a
+counter on the member, kept in the same statements, and pushed live after commit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import case, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.activity import verbs
+from app.activity.service import subscribe
+from app.config import get_settings
+from app.db import after_commit
+from app.kit import clock, i18n
+from app.kit.errors import Invalid, NotFound
+from app.kit.security import sign_value, unsign_value
+from app.kit.sql import insert
+from app.kit.templating import render_string
+from app.live.broker import member_channel, publish
+from app.models import Activity, Member, Notification, NotificationPreference
+from app.notifications import kinds
+from app.notifications.mail import queue_mail
+from app.notifications.policy import TopicFacts, can_see, topic_facts
+from app.notifications.text import detail, headline, target_url
+
+UNSUBSCRIBE_PURPOSE = "unsubscribe"
+# Names kept on a grouped row, newest first: enough to say who, and to take back an unlike.
+GROUP_NAMES_KEPT = 50
+MAX_RECIPIENTS = 50
+AUDIENCE_SLICE = 500
+
+
+# --- the locale of the person being told -------------------------------------------------------
+
+
+@contextlib.contextmanager
+def in_locale(member: Member) -> Iterator[None]:
+    """Render text (mail, live pushes) in the recipient's language, then restore the reader's."""
+    previous_locale, previous_zone = i18n.get_locale(), i18n.get_timezone()
+    locale = member.locale if member.locale in i18n.LOCALES else get_settings().default_locale
+    i18n.set_locale(locale)
+    i18n.set_timezone(member.timezone or i18n.DEFAULT_TIMEZONES.get(locale, "UTC"))
+    try:
+        yield
+    finally:
+        i18n.set_locale(previous_locale)
+        i18n.set_timezone(previous_zone)
+
+
+# --- preferences -------------------------------------------------------------------------------
+
+
+async def preferences(
+    session: AsyncSession, member_ids: Sequence[int]
+) -> dict[int, dict[str, str]]:
+    """Each member's channel per kind (defaults filled in) and digest choice."""
+    result = {member_id: {**kinds.DEFAULTS, kinds.DIGEST: "off"} for member_id in member_ids}
+    if not member_ids:
+        return result
+    rows = await session.execute(
+        select(
+            NotificationPreference.member_id,
+            NotificationPreference.kind,
+            NotificationPreference.channel,
+        ).where(NotificationPreference.member_id.in_(member_ids))
+    )
+    for member_id, kind, channel in rows:
+        result[member_id][kind] = channel
+    return result
+
+
+async def set_preference(session: AsyncSession, member_id: int, kind: str, channel: str) -> None:
+    if kind == kinds.DIGEST:
+        if channel not in kinds.DIGEST_CHOICES:
+            raise Invalid(i18n.gettext("Choose one of the offered values."), field=kind)
+    elif kind not in kinds.KIND_NAMES:
+        raise Invalid(i18n.gettext("There is no such kind of notification."), field=kind)
+    elif channel not in kinds.CHANNELS:
+        raise Invalid(i18n.gettext("Choose one of the offered values."), field=kind)
+    stmt = insert(session, NotificationPreference).values(
+        member_id=member_id, kind=kind, channel=channel
+    )
+    await session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[NotificationPreference.member_id, NotificationPreference.kind],
+            set_={"channel": channel},
+        )
+    )
+
+
+async def set_preferences(session: AsyncSession, member: Member, choices: dict[str, str]) -> None:
+    """Validate every choice first, so a bad one changes nothing."""
+    for kind, channel in choices.items():
+        if kind == kinds.DIGEST:
+            valid = channel in kinds.DIGEST_CHOICES
+        else:
+            valid = kind in kinds.KIND_NAMES and channel in kinds.CHANNELS
+        if kind != kinds.DIGEST and kind not in kinds.KIND_NAMES:
+            raise Invalid(i18n.gettext("There is no such kind of notification."), field=kind)
+        if not valid:
+            raise Invalid(i18n.gettext("Choose one of the offered values."), field=kind)
+    for kind, channel in choices.items():
+        await set_preference(session, member.id, kind, channel)
+
+
+def unsubscribe_token(member_id: int, kind: str) -> str:
+    return sign_value(get_settings().secret_key, UNSUBSCRIBE_PURPOSE, {"m": member_id, "k": kind})
+
+
+def unsubscribe_url(member_id: int, kind: str) -> str:
+    return f"{get_settings().base_url}/unsubscribe/{unsubscribe_token(member_id, kind)}"
+
+
+def read_unsubscribe_token(token: str) -> tuple[int, str] | None:
+    value = unsign_value(get_settings().secret_key, UNSUBSCRIBE_PURPOSE, token)
+    if not isinstance(value, dict):
+        return None
+    member_id, kind = value.get("m"), value.get("k")
+    if not isinstance(member_id, int) or not isinstance(kind, str):
+        return None
+    if kind != kinds.DIGEST and kind not in kinds.KIND_NAMES:
+        return None
+    return member_id, kind
+
+
+async def unsubscribe(session: AsyncSession, token: str) -> tuple[Member, str]:
+    """Stop the emails a signed link names; in-app notifications stay on."""
+    parsed = read_unsubscribe_token(token)
+    member = await session.get(Member, parsed[0]) if parsed else None
+    if parsed is None or member is None:
+        raise NotFound(i18n.gettext("This unsubscribe link is not valid."))
+    kind = parsed[1]
+    await set_preference(session, member.id, kind, "off" if kind == kinds.DIGEST else kinds.APP)
+    return member, kind
+
+
+# --- creating notifications --------------------------------------------------------------------
+
+
+@dataclass
+class Target:
+    member_id: int
+    kind: str
+
+
+async def _bump_unread(session: AsyncSession, member_id: int, delta: int) -> int:
+    value = Member.unread_notifications + delta
+    new_value = case((value > 0, value), else_=0)
+    count = (
+        await session.execute(
+            update(Member)
+            .where(Member.id == member_id)
+            .values(unread_notifications=new_value)
+            .returning(Member.unread_notifications)
+        )
+    ).scalar_one_or_none()
+    return int(count or 0)
+
+
+def push_after_commit(
+    session: AsyncSession, member_id: int, unread: int, item: dict[str, Any] | None = None
+) -> None:
+    """Queue the bell's new count (and the new notification) for the member's sockets.
+    Several changes in one transaction send one event per member with the final count."""
+    state: tuple[Any, dict[int, dict[str, Any]]] | None = session.info.get("notification_pushes")
+    if state is None or state[0] not in session.info.get("after_commit", []):
+        pending: dict[int, dict[str, Any]] = {}
+
+        async def send() -> None:
+            for target, payload in pending.items():
+                await publish(member_channel(target), payload)
+
+        after_commit(session, send)
+        state = (send, pending)
+        session.info["notification_pushes"] = state
+    event = state[1].setdefault(member_id, {"type": "notifications", "items": []})
+    event["unread"] = unread
+    if item is not None:
+        event["items"].append(item)
+
+
+async def _members(session: AsyncSession, ids: Sequence[int]) -> dict[int, Member]:
+    if not ids:
+        return {}
+    rows = await session.execute(select(Member).where(Member.id.in_(ids)))
+    return {member.id: member for member in rows.scalars()}
+
+
+def _may_receive(member: Member | None, facts: TopicFacts | None, needs_topic: bool) -> bool:
+    if member is None or member.email_verified_at is None:
+        return False
+    if needs_topic:
+        return facts is not None and can_see(member, facts)
+    return True
+
+
+async def notify(
+    session: AsyncSession,
+    targets: Sequence[Target],
+    *,
+    actor_id: int | None,
+    subject: tuple[str, int] | None = None,
+    topic_id: int | None = None,
+    data: dict[str, Any] | None = None,
+    group_key: str | None = None,
+    limit: int | None = MAX_RECIPIENTS,
+) -> list[Notification]:
+    """Tell each target, if their preferences and the topic's visibility allow it. ``limit``
+    caps how many people one post may notify (mentions); a campaign's audience has none."""
+    targets = [t for t in targets if t.member_id != actor_id][:limit]
+    if not targets:
+        return []
+    facts = await topic_facts(session, topic_id) if topic_id is not None else None
+    members = await _members(session, [t.member_id for t in targets])
+    choices = await preferences(session, [t.member_id for t in targets])
+    actor = (await _members(session, [actor_id])).get(actor_id) if actor_id else None
+    created: list[Notification] = []
+    for target in targets:
+        member = members.get(target.member_id)
+        if not _may_receive(member, facts, topic_id is not None) or member is None:
+            continue
+        channel = choices[member.id].get(target.kind, kinds.DEFAULTS.get(target.kind, kinds.APP))
+        if channel == kinds.OFF:
+            continue
+        row_data = dict(data or {})
+        if facts is not None:
+            row_data["topic_title"] = facts.title
+        notification = Notification(
+            member_id=member.id,
+            kind=target.kind,
+            actor_id=actor_id,
+            subject_type=subject[0] if subject else None,
+            subject_id=subject[1] if subject else None,
+            topic_id=topic_id,
+            group_key=group_key,
+            data=row_data,
+        )
+        if group_key is None:
+            session.add(notification)
+            await session.flush()
+        else:
+            try:
+                async with session.begin_nested():
+                    session.add(notification)
+                    await session.flush()
+            except IntegrityError:
+                # A concurrent transaction created the group's unread row first: join it.
+                existing = await _unread_group(session, member.id, group_key)
+                if existing is not None and actor_id is not None:
+                    _add_actor(existing, actor_id)
+                continue
+        unread = await _bump_unread(session, member.id, 1)
+        with in_locale(member):
+            push_after_commit(session, member.id, unread, _live_item(notification, actor))
+        if channel == kinds.EMAIL:
+            await _email(session, member, notification, actor)
+        created.append(notification)
+    return created
+
+
+def _live_item(notification: Notification, actor: Member | None) -> dict[str, Any]:
+    return {
+        "id": notification.id,
+        "kind": notification.kind,
+        "text": headline(notification, actor, html=False),
+        "url": f"/notifications/{notification.id}/open",
+    }
+
+
+async def _email(
+    session: AsyncSession, member: Member, notification: Notification, actor: Member | None
+) -> None:
+    settings = get_settings()
+    unsubscribe = unsubscribe_url(member.id, notification.kind)
+    with in_locale(member):
+        text = headline(notification, actor, html=False)
+        context = {
+            "member": member,
+            "text": text,
+            "html_text": headline(notification, actor, html=True, absolute=True),
+            "detail": detail(notification),
+            "link": f"{settings.base_url}{target_url(notification)}",
+            "preferences_link": f"{settings.base_url}/settings/notifications",
+            "unsubscribe_link": unsubscribe,
+            "kind_label": kinds.label(notification.kind),
+            "site_name": settings.site_name,
+        }
+        body = render_string("notifications/mail/notification.txt", **context)
+        html = render_string("notifications/mail/notification.html", **context)
+        subject = f"[{settings.site_name}] {text}"
+    await queue_mail(
+        session,
+        member.email,
+        subject,
+        body,
+        html=html,
+        unsubscribe_url=unsubscribe,
+    )
+    notification.emailed_at = clock.now()
+
+
+async def _group_like(session: AsyncSession, activity: Activity) -> None:
+    """ "A and 4 others liked your post": one unread row per post, updated by each like."""
+    recipient, actor_id, post_id = activity.recipient_id, activity.actor_id, activity.subject_id
+    if recipient is None or actor_id is None or post_id is None or recipient == actor_id:
+        return
+    group_key = f"like:{post_id}"
+    row = await _unread_group(session, recipient, group_key)
+    if row is None:
+        await notify(
+            session,
+            [Target(recipient, kinds.LIKE)],
+            actor_id=actor_id,
+            subject=("post", post_id),
+            topic_id=_int(activity.data.get("topic_id")),
+            data={"actor_ids": [actor_id]},
+            group_key=group_key,
+        )
+        return
+    _add_actor(row, actor_id)
+    member = await session.get(Member, recipient)
+    if member is not None:
+        # The actor is the request's viewer: already in the session, so no query.
+        actor = await session.get(Member, actor_id)
+        with in_locale(member):
+            push_after_commit(
+                session, recipient, member.unread_notifications, _live_item(row, actor)
+            )
+
+
+def _add_actor(row: Notification, actor_id: int) -> None:
+    names = [int(i) for i in row.data.get("actor_ids", [])]
+    if actor_id in names:
+        return
+    row.data = {**row.data, "actor_ids": [actor_id, *names][:GROUP_NAMES_KEPT]}
+    row.actor_count += 1
+    row.actor_id = actor_id
+    row.updated_at = clock.now()
+
+
+async def _unread_group(
+    session: AsyncSession, member_id: int, group_key: str
+) -> Notification | None:
+    query = select(Notification).where(
+        Notification.member_id == member_id,
+        Notification.group_key == group_key,
+        Notification.read_at.is_(None),
+    )
+    return (await session.execute(query.with_for_update())).scalar_one_or_none()
+
+
+async def _ungroup_like(session: AsyncSession, activity: Activity) -> None:
+    """An unlike takes the name back from the unread group (never from what was read)."""
+    recipient, actor_id, post_id = activity.recipient_id, activity.actor_id, activity.subject_id
+    if recipient is None or actor_id is None or post_id is None:
+        return
+    row = await _unread_group(session, recipient, f"like:{post_id}")
+    if row is None:
+        return
+    names = [int(i) for i in row.data.get("actor_ids", [])]
+    if actor_id not in names:
+        return
+    names.remove(actor_id)
+    if row.actor_count <= 1:
+        await session.delete(row)
+        await session.flush()
+        unread = await _bump_unread(session, recipient, -1)
+        push_after_commit(session, recipient, unread)
+        return
+    row.actor_count -= 1
+    row.data = {**row.data, "actor_ids": names}
+    if names:
+        row.actor_id = names[0]
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _ids(value: Any) -> list[int]:
+    if not isinstance(value, list):
+        return []
+    return [item for item in value if _int(item) is not None]
+
+
+async def _on_post(session: AsyncSession, activity: Activity) -> None:
+    """One notification per person per post, the most specific kind winning:
+    a direct reply, then a quote, then a mention, then a reply in my topic."""
+    data = activity.data
+    chosen: dict[int, str] = {}
+
+    def offer(member_id: int | None, kind: str) -> None:
+        if member_id is not None and member_id != activity.actor_id:
+            chosen.setdefault(member_id, kind)
+
+    offer(_int(data.get("reply_to_member_id")), kinds.REPLY)
+    for member_id in _ids(data.get("quoted")):
+        offer(member_id, kinds.QUOTE)
+    for member_id in _ids(data.get("mentions")):
+        offer(member_id, kinds.MENTION)
+    offer(activity.recipient_id, kinds.REPLY)
+    if not chosen or activity.subject_id is None:
+        return
+    await notify(
+        session,
+        [Target(member_id, kind) for member_id, kind in chosen.items()],
+        actor_id=activity.actor_id,
+        subject=("post", activity.subject_id),
+        topic_id=_int(data.get("topic_id")),
+        data={"question": activity.verb == verbs.ANSWER_CREATED},
+    )
+
+
+async def _on_accepted(session: AsyncSession, activity: Activity) -> None:
+    if activity.recipient_id is None or activity.subject_id is None:
+        return
+    await notify(
+        session,
+        [Target(activity.recipient_id, kinds.ANSWER_ACCEPTED)],
+        actor_id=activity.actor_id,
+        subject=("post", activity.subject_id),
+        topic_id=_int(activity.data.get("topic_id")),
+    )
+
+
+async def _on_rank(session: AsyncSession, activity: Activity) -> None:
+    member_id = activity.recipient_id or activity.actor_id
+    if member_id is None:
+        return
+    data = {
+        key: str(activity.data.get(key, "")) for key in ("rank_id", "rank_name_en", "rank_name_ja")
+    }
+    # The member reached it themselves: there is no one else to name as the actor.
+    await notify(
+        session,
+        [Target(member_id, kinds.RANK_REACHED)],
+        actor_id=None,
+        subject=("rank", _int(activity.data.get("rank_id")) or 0),
+        data=data,
+    )
+
+
+async def _on_staff_notice(session: AsyncSession, activity: Activity) -> None:
+    recipient_id = activity.recipient_id
+    if recipient_id is None:
+        return
+    kind = kinds.WARNING if activity.verb == verbs.MEMBER_WARNED else kinds.FLAG_RESOLVED
+    data = {
+        key: str(activity.data[key])[:500]
+        for key in ("reason", "outcome")
+        if activity.data.get(key) is not None
+    }
+    # Link the post only if the member may still see it (a removed post's topic may be gone).
+    topic_id = _int(activity.data.get("topic_id"))
+    facts = await topic_facts(session, topic_id)
+    recipient = await session.get(Member, recipient_id)
+    visible = facts is not None and recipient is not None and can_see(recipient, facts)
+    await notify(
+        session,
+        [Target(recipient_id, kind)],
+        # Moderators act for the community: the notice does not name them.
+        actor_id=None,
+        subject=("post", activity.subject_id)
+        if visible and activity.subject_type == "post" and activity.subject_id
+        else None,
+        topic_id=topic_id if visible else None,
+        data=data,
+    )
+
+
+async def _on_campaign(session: AsyncSession, activity: Activity) -> None:
+    """An opened campaign tells its whole audience; a selection tells the member chosen."""
+    from app.campaigns.policy import audience_member_ids
+    from app.models import Campaign
+
+    campaign_id = _int(activity.data.get("campaign_id"))
+    campaign = await session.get(Campaign, campaign_id) if campaign_id else None
+    if campaign is None:
+        return
+    data: dict[str, Any] = {
+        "campaign_title_en": campaign.title_en,
+        "campaign_title_ja": campaign.title_ja,
+    }
+    if activity.verb in (verbs.CAMPAIGN_SELECTED, verbs.CAMPAIGN_NOT_SELECTED):
+        if activity.actor_id is None:
+            return
+        recipients = [activity.actor_id]
+        data["selected"] = activity.verb == verbs.CAMPAIGN_SELECTED
+        data["not_selected"] = activity.verb == verbs.CAMPAIGN_NOT_SELECTED
+    else:
+        recipients = await audience_member_ids(session, campaign)
+    await _notify_audience(
+        session, recipients, kinds.CAMPAIGN, subject=("campaign", campaign.id), data=data
+    )
+
+
+async def _notify_audience(
+    session: AsyncSession,
+    member_ids: Sequence[int],
+    kind: str,
+    *,
+    subject: tuple[str, int],
+    data: dict[str, Any],
+) -> None:
+    # In slices, so one statement never carries more ids than a driver accepts.
+    for start in range(0, len(member_ids), AUDIENCE_SLICE):
+        await notify(
+            session,
+            [Target(member_id, kind) for member_id in member_ids[start : start + AUDIENCE_SLICE]],
+            actor_id=None,
+            subject=subject,
+            data=data,
+            limit=None,
+        )
+
+
+async def _on_survey(session: AsyncSession, activity: Activity) -> None:
+    """A survey opened: tell everyone in its audience (who may then answer it)."""
+    from app.analytics import nps
+    from app.models import NpsSurvey
+
+    survey_id = _int(activity.data.get("survey_id"))
+    survey = await session.get(NpsSurvey, survey_id) if survey_id else None
+    if survey is None or not nps.is_open(survey):
+        return
+    await _notify_audience(
+        session,
+        await nps.audience_member_ids(session, survey),
+        kinds.SURVEY,
+        subject=("survey", survey.id),
+        data={"survey_title": survey.title},
+    )
+
+
+def _announce_surveys_after_commit(session: AsyncSession) -> None:
+    """Besides the scheduler's tick (app.scheduler), the first visits of a day announce the
+    surveys whose opening day has come (made ahead of time). Checked once per transaction,
+    after it commits, in a transaction of its own; a read finds there is usually nothing to do."""
+    pending = session.info.get("survey_announcement")
+    if pending is not None and pending in session.info.get("after_commit", []):
+        return
+
+    async def announce() -> None:
+        from app.analytics import nps
+        from app.db import get_database
+
+        try:
+            database = get_database()
+        except RuntimeError:
+            return  # a command-line job without the app's database: a later visit announces
+        async with database.transaction(write=False) as reading:
+            if not await nps.has_unannounced(reading):
+                return
+        async with database.transaction() as writing:
+            await nps.announce_due(writing)
+
+    after_commit(session, announce)
+    session.info["survey_announcement"] = announce
+
+
+async def _on_visit(session: AsyncSession, activity: Activity) -> None:
+    _announce_surveys_after_commit(session)
+
+
+async def _on_reward(session: AsyncSession, activity: Activity) -> None:
+    """An operator decided a redemption: tell the member who redeemed it."""
+    from app.models import Reward
+
+    reward_id = _int(activity.data.get("reward_id"))
+    reward = await session.get(Reward, reward_id) if reward_id else None
+    if activity.recipient_id is None or reward is None or activity.subject_id is None:
+        return
+    data: dict[str, Any] = {
+        "reward_name_en": reward.name_en,
+        "reward_name_ja": reward.name_ja,
+        "fulfilled": activity.verb == verbs.REWARD_FULFILLED,
+    }
+    note = str(activity.data.get("note") or "").strip()
+    if note and activity.verb == verbs.REWARD_REFUSED:
+        data["reason"] = note[:500]
+    await notify(
+        session,
+        [Target(activity.recipient_id, kinds.REWARD)],
+        # The brand decides, not a person the member should chase.
+        actor_id=None,
+        subject=("redemption", activity.subject_id),
+        data=data,
+    )
+
+
+HANDLERS = {
+    verbs.POST_CREATED: _on_post,
+    verbs.ANSWER_CREATED: _on_post,
+    verbs.LIKE_GIVEN: _group_like,
+    verbs.LIKE_UNDONE: _ungroup_like,
+    verbs.ANSWER_ACCEPTED: _on_accepted,
+    verbs.RANK_REACHED: _on_rank,
+    verbs.MEMBER_WARNED: _on_staff_notice,
+    verbs.FLAG_RESOLVED: _on_staff_notice,
+    verbs.CAMPAIGN_OPENED: _on_campaign,
+    verbs.CAMPAIGN_SELECTED: _on_campaign,
+    verbs.CAMPAIGN_NOT_SELECTED: _on_campaign,
+    verbs.SURVEY_OPENED: _on_survey,
+    verbs.REWARD_FULFILLED: _on_reward,
+    verbs.REWARD_REFUSED: _on_reward,
+    verbs.VISITED: _on_visit,
+}
+
+
+async def on_activity(session: AsyncSession, activity: Activity) -> None:
+    handler = HANDLERS.get(activity.verb)
+    if handler is not None:
+        await handler(session, activity)
+
+
+def install() -> None:
+    subscribe(on_activity)
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+
+async def mark_read(session: AsyncSession, member: Member, notification_id: int) -> Notification:
+    notification = await session.get(Notification, notification_id)
+    if notification is None or notification.member_id != member.id:
+        raise NotFound()
+    if notification.read_at is None:
+        result = await session.execute(
+            update(Notification)
+            .where(Notification.id == notification_id, Notification.read_at.is_(None))
+            .values(read_at=clock.now())
+        )
+        if getattr(result, "rowcount", 0):
+            unread = await _bump_unread(session, member.id, -1)
+            push_after_commit(session, member.id, unread)
+    return notification
+
+
+async def mark_all_read(session: AsyncSession, member: Member) -> int:
+    result = await session.execute(
+        update(Notification)
+        .where(Notification.member_id == member.id, Notification.read_at.is_(None))
+        .values(read_at=clock.now())
+    )
+    await session.execute(
+        update(Member).where(Member.id == member.id).values(unread_notifications=0)
+    )
+    push_after_commit(session, member.id, 0)
+    return int(getattr(result, "rowcount", 0) or 0)

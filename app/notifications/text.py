@@ -1,0 +1,143 @@
+"""What a notification says and where it leads, in the current reader's language.
+
+The same sentence serves the list page (HTML, names linked with the member macro), live pushes
+and email (plain text). Names and titles are escaped before they enter HTML; the sentence
+around them comes from our own catalogue.
+"""
+
+from __future__ import annotations
+
+from markupsafe import Markup, escape
+
+from app.kit.i18n import get_locale, ngettext
+from app.kit.i18n import gettext as _
+from app.kit.templating import environment
+from app.models import Member, Notification
+from app.notifications import kinds
+
+
+def target_url(notification: Notification) -> str:
+    """Where following a notification leads: the post (the forums find its page), the topic,
+    or the list itself for notices about no post."""
+    if (
+        notification.subject_type == "post"
+        and notification.subject_id is not None
+        and notification.topic_id is not None
+    ):
+        return f"/p/{notification.subject_id}"
+    if notification.topic_id is not None:
+        return f"/t/{notification.topic_id}"
+    if notification.subject_type == "campaign" and notification.subject_id is not None:
+        return f"/campaigns/{notification.subject_id}"
+    if notification.subject_type == "survey" and notification.subject_id is not None:
+        return f"/surveys/{notification.subject_id}"
+    if notification.subject_type == "redemption":
+        return "/rewards"
+    return "/notifications"
+
+
+def _name(actor: Member | None, *, html: bool, absolute: bool) -> str:
+    if actor is None:
+        return str(escape(_("Someone"))) if html else _("Someone")
+    if not html:
+        return actor.display_name
+    if absolute:
+        return str(Markup("<strong>%s</strong>") % actor.display_name)
+    macro = environment().get_template("macros/members.html").module.member_link  # type: ignore[attr-defined]
+    return str(macro(actor)).strip()
+
+
+def rank_name(notification: Notification) -> str:
+    data = notification.data
+    if get_locale() == "ja" and data.get("rank_name_ja"):
+        return str(data["rank_name_ja"])
+    return str(data.get("rank_name_en") or data.get("rank_name_ja") or "")
+
+
+def campaign_title(notification: Notification) -> str:
+    data = notification.data
+    if get_locale() == "ja" and data.get("campaign_title_ja"):
+        return str(data["campaign_title_ja"])
+    return str(data.get("campaign_title_en") or "")
+
+
+def reward_name(notification: Notification) -> str:
+    data = notification.data
+    if get_locale() == "ja" and data.get("reward_name_ja"):
+        return str(data["reward_name_ja"])
+    return str(data.get("reward_name_en") or "")
+
+
+def headline(
+    notification: Notification, actor: Member | None, *, html: bool, absolute: bool = False
+) -> str:
+    """One sentence. With ``html`` the result is safe markup (returned as ``Markup``)."""
+    raw_title = str(notification.data.get("topic_title", ""))
+    values = {
+        "actor": _name(actor, html=html, absolute=absolute),
+        "title": str(escape(raw_title)) if html else raw_title,
+        "rank": str(escape(rank_name(notification))) if html else rank_name(notification),
+        "campaign": str(escape(campaign_title(notification)))
+        if html
+        else campaign_title(notification),
+        "reward": str(escape(reward_name(notification))) if html else reward_name(notification),
+        "survey": str(escape(notification.data.get("survey_title", "")))
+        if html
+        else str(notification.data.get("survey_title", "")),
+    }
+    kind = notification.kind
+    if kind == kinds.REPLY:
+        text = _("%(actor)s replied in %(title)s", **values)
+    elif kind == kinds.MENTION:
+        text = _("%(actor)s mentioned you in %(title)s", **values)
+    elif kind == kinds.QUOTE:
+        text = _("%(actor)s quoted you in %(title)s", **values)
+    elif kind == kinds.LIKE:
+        others = max(notification.actor_count - 1, 0)
+        if others == 0:
+            text = _("%(actor)s liked your post in %(title)s", **values)
+        else:
+            text = ngettext(
+                "%(actor)s and %(num)s other liked your post in %(title)s",
+                "%(actor)s and %(num)s others liked your post in %(title)s",
+                others,
+                **values,
+            )
+    elif kind == kinds.ANSWER_ACCEPTED:
+        text = _("%(actor)s accepted your answer in %(title)s", **values)
+    elif kind == kinds.RANK_REACHED:
+        text = _("You reached the rank %(rank)s", **values)
+    elif kind == kinds.WARNING:
+        text = _("A moderator sent you a warning")
+    elif kind == kinds.CAMPAIGN and notification.data.get("selected"):
+        text = _("You were selected in the campaign %(campaign)s", **values)
+    elif kind == kinds.CAMPAIGN and notification.data.get("not_selected"):
+        text = _(
+            "You were not selected in the campaign %(campaign)s this time. Thank you for "
+            "taking part!",
+            **values,
+        )
+    elif kind == kinds.CAMPAIGN:
+        text = _("A new campaign is open for you: %(campaign)s", **values)
+    elif kind == kinds.SURVEY:
+        text = _("A survey is waiting for your answer: %(survey)s", **values)
+    elif kind == kinds.REWARD and notification.data.get("fulfilled"):
+        text = _("Your reward %(reward)s is on its way", **values)
+    elif kind == kinds.REWARD:
+        text = _(
+            "Your request for the reward %(reward)s was declined; your points were returned",
+            **values,
+        )
+    elif kind == kinds.FLAG_RESOLVED and notification.data.get("outcome") == "accepted":
+        text = _("A moderator reviewed your flag and took action. Thank you.")
+    elif kind == kinds.FLAG_RESOLVED:
+        text = _("A moderator reviewed your flag and decided no action was needed.")
+    else:
+        text = _("You have a new notification")
+    return Markup(text) if html else text
+
+
+def detail(notification: Notification) -> str:
+    """Extra words shown under the sentence (a warning's reason, a flag's outcome)."""
+    data = notification.data
+    return str(data.get("reason") or data.get("outcome") or data.get("message") or "")

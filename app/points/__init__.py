@@ -1,0 +1,1 @@
+"""Points and ranks: rules, the ledger, cached totals, ranks, leaderboards."""

@@ -1,0 +1,302 @@
+"""Reads for points pages and the API. Every list is keyset-paginated over an index."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.activity import verbs
+from app.kit import clock
+from app.kit.errors import Invalid, NotFound
+from app.kit.i18n import gettext as _
+from app.models import Activity, Member, PointLedgerEntry, PointPeriodTotal, PointRule, Role
+from app.points import policy
+from app.points.ladder import Ladder, RankView, load_ladder
+from app.points.service import PERIODS, period_start
+
+LEDGER_PAGE = 30
+BOARD_PAGE = 25
+
+
+@dataclass(frozen=True)
+class Standing:
+    """A member's points and where they stand on the ladder."""
+
+    lifetime: int
+    spendable: int
+    rank: RankView | None
+    next_rank: RankView | None
+
+    @property
+    def to_next(self) -> int | None:
+        return None if self.next_rank is None else self.next_rank.threshold - self.lifetime
+
+    @property
+    def progress_max(self) -> int:
+        if self.next_rank is None:
+            return 1
+        floor = self.rank.threshold if self.rank else 0
+        return max(1, self.next_rank.threshold - floor)
+
+    @property
+    def progress_value(self) -> int:
+        if self.next_rank is None:
+            return 1
+        floor = self.rank.threshold if self.rank else 0
+        return min(self.progress_max, max(0, self.lifetime - floor))
+
+
+def standing(member: Member, ladder: Ladder) -> Standing:
+    return Standing(
+        lifetime=member.lifetime_points,
+        spendable=member.spendable_points,
+        rank=ladder.of_member(member),
+        next_rank=ladder.next_after(member.lifetime_points),
+    )
+
+
+async def visible_member(session: AsyncSession, handle: str) -> Member:
+    member = (
+        await session.execute(select(Member).where(Member.handle == handle.lower()))
+    ).scalar_one_or_none()
+    if member is None or member.email_verified_at is None:
+        raise NotFound()
+    return member
+
+
+# --- ledger ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LedgerRow:
+    entry: PointLedgerEntry
+
+    @property
+    def reason(self) -> str:
+        entry = self.entry
+        side = entry.rule.rsplit("/", 1)[-1] if "/" in entry.rule else ""
+        label = policy.kind_label(entry.kind, side)
+        if entry.reversal and entry.kind in policy.REVERSAL_LABELS:
+            label = policy.kind_label(entry.kind, side, reversal=True)
+        elif entry.reversal:
+            label = _("Taken back: %(reason)s", reason=label)
+        if entry.note:
+            label = f"{label} — {entry.note}"
+        return label
+
+
+async def ledger_page(
+    session: AsyncSession, member_id: int, *, before: int | None, limit: int = LEDGER_PAGE
+) -> tuple[list[LedgerRow], int | None]:
+    """Newest first, served by the (member_id, id) index."""
+    query = (
+        select(PointLedgerEntry)
+        .where(PointLedgerEntry.member_id == member_id)
+        .order_by(PointLedgerEntry.id.desc())
+        .limit(limit + 1)
+    )
+    if before is not None:
+        query = query.where(PointLedgerEntry.id < before)
+    rows = list((await session.execute(query)).scalars().all())
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return [LedgerRow(row) for row in rows], (rows[-1].id if more and rows else None)
+
+
+# --- profile figures ------------------------------------------------------------------------
+
+
+async def weekly_points(
+    session: AsyncSession, member_id: int, weeks: int = 12
+) -> list[tuple[date, int]]:
+    """Points per week for the last ``weeks`` weeks (oldest first), from the period totals."""
+    this_week = period_start("week", clock.community_day())
+    first = this_week - timedelta(weeks=weeks - 1)
+    rows = dict(
+        (
+            await session.execute(
+                select(PointPeriodTotal.start, PointPeriodTotal.points).where(
+                    PointPeriodTotal.member_id == member_id,
+                    PointPeriodTotal.period == "week",
+                    PointPeriodTotal.start >= first,
+                )
+            )
+        ).all()
+    )
+    return [
+        (first + timedelta(weeks=index), int(rows.get(first + timedelta(weeks=index), 0)))
+        for index in range(weeks)
+    ]
+
+
+async def activity_days(session: AsyncSession, member_id: int, days: int = 365) -> dict[date, int]:
+    """Activities per community day over the last year (rank-ups excluded: not the member's
+    doing). An index-only scan of (actor_id, occurred_at, verb, day)."""
+    since = clock.now() - timedelta(days=days + 1)
+    rows = (
+        await session.execute(
+            select(Activity.day, func.count())
+            .where(
+                Activity.actor_id == member_id,
+                Activity.occurred_at >= since,
+                Activity.verb != verbs.RANK_REACHED,
+            )
+            .group_by(Activity.day)
+        )
+    ).all()
+    return {day: int(count) for day, count in rows}
+
+
+async def breakdown(session: AsyncSession, member_id: int) -> list[tuple[str, int]]:
+    """Lifetime points by kind of activity, largest first (reversals net out)."""
+    rows = (
+        await session.execute(
+            select(PointLedgerEntry.kind, func.sum(PointLedgerEntry.lifetime_delta))
+            .where(PointLedgerEntry.member_id == member_id)
+            .group_by(PointLedgerEntry.kind)
+        )
+    ).all()
+    totals = [(policy.kind_label(kind), int(points)) for kind, points in rows if points]
+    return sorted(totals, key=lambda item: (-item[1], item[0]))
+
+
+# --- leaderboards ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BoardRow:
+    position: int
+    member: Member
+    points: int
+
+
+@dataclass(frozen=True)
+class Board:
+    period: str
+    start: date
+    rows: list[BoardRow]
+    next_after: str | None
+    me: BoardRow | None
+
+
+def parse_cursor(value: str | None) -> tuple[int, int] | None:
+    if not value:
+        return None
+    points, _sep, member_id = value.partition(":")
+    try:
+        return int(points), int(member_id)
+    except ValueError:
+        raise Invalid(_("This page link is not valid."), field="after") from None
+
+
+def _board_base(period: str, start: date, exclude_staff: bool) -> Select[int, Member]:
+    query = (
+        select(PointPeriodTotal.points, Member)
+        .join(Member, Member.id == PointPeriodTotal.member_id)
+        .where(
+            PointPeriodTotal.period == period,
+            PointPeriodTotal.start == start,
+            PointPeriodTotal.points > 0,
+            Member.email_verified_at.is_not(None),
+        )
+    )
+    if exclude_staff:
+        query = query.where(Member.role == Role.member.value)
+    return query
+
+
+async def _position(
+    session: AsyncSession,
+    period: str,
+    start: date,
+    exclude_staff: bool,
+    points: int,
+    member_id: int,
+) -> int:
+    """1 + how many rows come before (points, member_id) in board order."""
+    ahead = _board_base(period, start, exclude_staff).where(
+        or_(
+            PointPeriodTotal.points > points,
+            and_(PointPeriodTotal.points == points, PointPeriodTotal.member_id < member_id),
+        )
+    )
+    count = await session.scalar(select(func.count()).select_from(ahead.subquery()))
+    return int(count or 0) + 1
+
+
+async def leaderboard(
+    session: AsyncSession,
+    period: str,
+    *,
+    exclude_staff: bool,
+    after: str | None,
+    viewer: Member | None,
+    limit: int = BOARD_PAGE,
+) -> Board:
+    if period not in PERIODS:
+        raise Invalid(_("Choose all time, this month or this week."), field="period")
+    start = period_start(period, clock.community_day())
+    cursor = parse_cursor(after)
+    query = _board_base(period, start, exclude_staff).order_by(
+        PointPeriodTotal.points.desc(), PointPeriodTotal.member_id
+    )
+    if cursor is not None:
+        points, member_id = cursor
+        query = query.where(
+            or_(
+                PointPeriodTotal.points < points,
+                and_(PointPeriodTotal.points == points, PointPeriodTotal.member_id > member_id),
+            )
+        )
+    found: Sequence[Any] = (await session.execute(query.limit(limit + 1))).all()
+    more = len(found) > limit
+    found = found[:limit]
+    first_position = 1
+    if cursor is not None and found:
+        first_position = await _position(
+            session, period, start, exclude_staff, int(found[0][0]), found[0][1].id
+        )
+    rows = [
+        BoardRow(position=first_position + index, member=member, points=int(points))
+        for index, (points, member) in enumerate(found)
+    ]
+    next_after = f"{rows[-1].points}:{rows[-1].member.id}" if more and rows else None
+    me = None
+    if viewer is not None and not (exclude_staff and viewer.is_staff):
+        me = next((row for row in rows if row.member.id == viewer.id), None)
+        if me is None:
+            mine = await session.scalar(
+                select(PointPeriodTotal.points).where(
+                    PointPeriodTotal.period == period,
+                    PointPeriodTotal.start == start,
+                    PointPeriodTotal.member_id == viewer.id,
+                )
+            )
+            if mine is not None and mine > 0:
+                position = await _position(
+                    session, period, start, exclude_staff, int(mine), viewer.id
+                )
+                me = BoardRow(position=position, member=viewer, points=int(mine))
+    return Board(period=period, start=start, rows=rows, next_after=next_after, me=me)
+
+
+# --- rules ------------------------------------------------------------------------------------
+
+
+async def rules(session: AsyncSession, *, enabled_only: bool = False) -> list[PointRule]:
+    query = select(PointRule).order_by(PointRule.position, PointRule.id)
+    if enabled_only:
+        # What pays: a rule left over for a verb that can never pay is not shown as paying.
+        query = query.where(
+            PointRule.enabled.is_(True), PointRule.verb.not_in(sorted(policy.UNPAYABLE))
+        )
+    return list((await session.execute(query)).scalars().all())
+
+
+async def ladder(session: AsyncSession) -> Ladder:
+    return await load_ladder(session)

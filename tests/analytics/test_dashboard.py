@@ -1,0 +1,206 @@
+"""Dashboard, retention and scores read through the API and pages, on a fixed community."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from app.kit import clock
+from app.models import Role
+from tests.analytics.community import at, days_ago, make_question, record, set_joined
+
+
+def _rows(payload):
+    return {row[0]: dict(zip(payload["columns"], row, strict=True)) for row in payload["rows"]}
+
+
+async def test_active_members_churn_and_cohorts(client, member_factory, login, database):
+    a, b, c = [await member_factory(name=n) for n in ("A", "B", "C")]
+    for member, day in (
+        (a, "2025-03-01"),
+        (a, "2025-03-02"),
+        (b, "2025-03-02"),
+        (c, "2025-02-10"),
+        (a, "2025-03-10"),
+        (a, "2025-04-02"),
+    ):
+        await record(database, "member.visited", member, at(date.fromisoformat(day)))
+    await set_joined(database, a, at(date(2025, 2, 5)))
+    await set_joined(database, c, at(date(2025, 2, 20)))
+    await set_joined(database, b, at(date(2025, 3, 3)))
+    await login(client, await member_factory(role=Role.operator))
+
+    active = (await client.get("/api/v1/ops/charts/active?start=2025-03-01&end=2025-03-12")).json()
+    rows = _rows(active)
+    assert rows["2025-03-02"]["dau"] == 2
+    assert rows["2025-03-08"]["wau"] == 2
+    assert rows["2025-03-09"]["wau"] == 0
+    assert rows["2025-03-10"]["mau"] == 3
+    assert rows["2025-03-12"]["mau"] == 2
+    # The previous period (Feb 17 - Feb 28) had C's visit inside its month windows.
+    assert rows["2025-03-01"]["previous_mau"] == 1
+
+    churn = _rows(
+        (await client.get("/api/v1/ops/charts/churn?start=2025-02-01&end=2025-04-30")).json()
+    )
+    assert churn["2025-02-01"]["churn_percent"] == 100.0
+    assert churn["2025-03-01"]["not_active_next_month"] == 1
+    assert churn["2025-03-01"]["churn_percent"] == 50.0
+
+    cohorts = (
+        await client.get("/api/v1/ops/charts/cohorts?start=2025-02-01&end=2025-04-30&unit=month")
+    ).json()
+    assert cohorts["rows"][0] == ["2025-02-01", 2, 50.0, 50.0, 50.0]
+    assert cohorts["rows"][1] == ["2025-03-01", 1, 100.0, 0.0, None]
+
+    page = await client.get("/ops/retention?start=2025-02-01&end=2025-04-30&unit=week")
+    assert page.status_code == 200
+    assert "<svg" in page.text
+    assert "style=" not in page.text
+
+
+async def test_questions_median_first_answer_and_content_counts(
+    client, member_factory, login, database
+):
+    asker, helper, other = [await member_factory(name=n) for n in ("Asker", "Helper", "Other")]
+    day = date(2025, 5, 1)
+    q1 = await make_question(database, asker, at(day, 1))
+    await record(
+        database,
+        "answer.created",
+        helper,
+        at(day, 3),
+        recipient_id=asker.id,
+        subject=("post", 1),
+        data={"topic_id": q1},
+    )
+    await record(
+        database,
+        "answer.created",
+        other,
+        at(day, 9),
+        recipient_id=asker.id,
+        subject=("post", 2),
+        data={"topic_id": q1},
+    )
+    q2 = await make_question(database, asker, at(day + timedelta(days=1), 0))
+    # The asker's own reply does not count as an answer.
+    await record(
+        database,
+        "answer.created",
+        asker,
+        at(day + timedelta(days=1), 1),
+        subject=("post", 3),
+        data={"topic_id": q2},
+    )
+    await record(
+        database,
+        "answer.created",
+        other,
+        at(day + timedelta(days=1), 6),
+        recipient_id=asker.id,
+        subject=("post", 4),
+        data={"topic_id": q2},
+    )
+    await make_question(database, asker, at(day + timedelta(days=2), 0))
+    await record(
+        database,
+        "like.given",
+        other,
+        at(day),
+        recipient_id=helper.id,
+        subject=("post", 1),
+        data={"topic_id": q1},
+    )
+    await record(
+        database,
+        "like.given",
+        asker,
+        at(day),
+        recipient_id=helper.id,
+        subject=("post", 1),
+        data={"topic_id": q1},
+    )
+    await record(
+        database,
+        "like.undone",
+        asker,
+        at(day, 14),
+        recipient_id=helper.id,
+        subject=("post", 1),
+        data={"topic_id": q1},
+    )
+    await login(client, await member_factory(role=Role.admin))
+
+    data = (await client.get("/api/v1/ops/dashboard?start=2025-05-01&end=2025-05-07")).json()
+    figures = {f["label"]: f for f in data["figures"]}
+    assert figures["Questions answered"]["current"] == 2
+    assert figures["Median time to first answer"]["current"] == pytest.approx(4.0)
+    assert figures["Unanswered questions"]["current"] == 1
+    assert figures["Posts"]["current"] == 4
+    assert figures["Topics"]["current"] == 3
+    assert figures["Likes"]["current"] == 1
+    assert figures["Questions answered"]["previous"] == 0
+    questions = _rows(data["charts"]["questions"])
+    assert questions["2025-05-01"]["median_hours_to_first_answer"] == pytest.approx(2.0)
+    assert questions["2025-05-02"]["median_hours_to_first_answer"] == pytest.approx(6.0)
+
+    page = await client.get("/ops?start=2025-05-01&end=2025-05-07")
+    assert page.status_code == 200
+    assert "Median time to first answer" in page.text
+    assert page.text.count("<svg") >= 5
+    csv = await client.get("/ops/export/questions.csv?start=2025-05-01&end=2025-05-07")
+    assert csv.headers["content-type"].startswith("text/csv")
+    assert "2025-05-01,1,1,2.0,0" in csv.text
+    bad = await client.get("/api/v1/ops/dashboard?start=2025-05-09&end=2025-05-01")
+    assert bad.status_code == 422
+    assert bad.json()["error"]["field"] == "start"
+
+
+async def test_engagement_decay_rfm_and_deciles(client, member_factory, login, database):
+    fan, quiet, idle = [await member_factory(name=n) for n in ("Fan", "Quiet", "Idle")]
+    # Posts weigh 2: one today (2), one 30 days ago (2 x 0.9), one 60 days ago (2 x 0.81).
+    for age in (0, 30, 60):
+        await record(
+            database,
+            "post.created",
+            fan,
+            days_ago(age),
+            subject=("post", age + 1),
+            data={"topic_id": 1},
+        )
+    await record(database, "member.visited", quiet, days_ago(100))
+    await login(client, await member_factory(role=Role.operator))
+    assert (
+        await client.post("/ops/recompute", headers={"X-CSRF-Token": await client.csrf_token()})
+    ).status_code == 303
+
+    body = (await client.get(f"/api/v1/ops/members/{fan.id}")).json()
+    assert body["engagement"] == pytest.approx(2 + 1.8 + 1.62, abs=1e-3)
+    assert body["decile"] == 1
+    # Active 3 of the last 90 days (F=2), last active today (R=5), no points (M=1), joined today.
+    assert body["rfm"] == {"recency": 5, "frequency": 2, "monetary": 1, "group": "new"}
+    quiet_body = (await client.get(f"/api/v1/ops/members/{quiet.id}")).json()
+    # Signing up today counts as activity; the visit 100 days ago is outside the 90 days.
+    assert quiet_body["rfm"]["recency"] == 5
+    assert quiet_body["rfm"]["frequency"] == 2
+    assert quiet_body["engagement"] == pytest.approx(0.9 ** (100 / 30), abs=1e-3)
+    assert quiet_body["decile"] == 4
+    # Signed up today (weight 0), so "active" today but without engagement.
+    idle_body = (await client.get(f"/api/v1/ops/members/{idle.id}")).json()
+    assert idle_body["engagement"] == 0
+
+    today = clock.community_day()
+    deciles = (
+        await client.get(
+            f"/api/v1/ops/charts/deciles?start={today - timedelta(days=90)}&end={today}"
+        )
+    ).json()
+    first = deciles["rows"][0]
+    assert first[:3] == [1, 1, 100.0]
+    listing = (await client.get("/api/v1/ops/members?sort=engagement")).json()
+    assert next(m["display_name"] for m in listing["members"]) == "Fan"
+    page = await client.get("/ops/scores")
+    assert page.status_code == 200
+    assert "Decile analysis" in page.text

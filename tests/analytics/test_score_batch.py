@@ -1,0 +1,152 @@
+"""Scores follow activities in two steps: the activity's own transaction adds to the members'
+engagement and marks them dirty; right after the commit (or at the scheduler's next tick) one
+batch recomputes everything else for the dirty members, with the same result as a full
+``kizuna analytics recompute``, and flags a newly detected ambassador once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select, update
+
+from app.activity import service as activity
+from app.analytics import service
+from app.models import Activity, AnalyticsMemberScore, Member, Role
+from app.scheduler import tick
+from tests.analytics.community import days_ago, record, set_joined
+
+COLUMNS = (
+    "last_active_day",
+    "latest_nps",
+    "frequency",
+    "contribution",
+    "reach",
+    "r_score",
+    "f_score",
+    "m_score",
+    "rfm_group",
+    "decile",
+    "advocate_type",
+    "detection",
+    "ambassador_status",
+    "explanation",
+)
+
+
+async def _scores(database: Any) -> dict[int, dict[str, Any]]:
+    async with database.transaction(write=False) as session:
+        rows = (await session.execute(select(AnalyticsMemberScore))).scalars().all()
+        return {
+            row.member_id: {
+                "heat": pytest.approx(row.heat_base, rel=1e-9),
+                "dirty": row.dirty,
+                **{column: getattr(row, column) for column in COLUMNS},
+            }
+            for row in rows
+        }
+
+
+async def _flags(database: Any, member: Member) -> int:
+    async with database.transaction(write=False) as session:
+        return int(
+            await session.scalar(
+                select(func.count())
+                .select_from(Activity)
+                .where(Activity.verb == "ambassador.flagged", Activity.recipient_id == member.id)
+            )
+            or 0
+        )
+
+
+async def _community(database: Any, member_factory: Any) -> tuple[Member, list[Member]]:
+    star = await member_factory(name="Star")
+    fans = [await member_factory(name=f"Fan {i}") for i in range(6)]
+    await member_factory(name="Staff", role=Role.operator)
+    await set_joined(database, fans[0], days_ago(400))
+    for age in (1, 2, 3, 40):
+        await record(database, "post.created", star, days_ago(age), subject=("post", age))
+    for i, fan in enumerate(fans):
+        await record(
+            database,
+            "like.given",
+            fan,
+            days_ago(i % 3),
+            recipient_id=star.id,
+            subject=("post", 1),
+            data={"topic_id": 1},
+        )
+        await record(database, "post.created", fan, days_ago(i * 20), subject=("post", 100 + i))
+    return star, fans
+
+
+async def test_scores_follow_after_the_commit_and_equal_a_full_recompute(member_factory, database):
+    star, fans = await _community(database, member_factory)
+    # Every activity's batch ran once its transaction committed: nobody is left dirty, and
+    # the star, liked by six members, was flagged once.
+    kept = await _scores(database)
+    assert not any(score["dirty"] for score in kept.values())
+    assert kept[star.id]["reach"] == 6
+    assert kept[star.id]["ambassador_status"] == "flagged"
+    assert await _flags(database, star) == 1
+
+    # Inside the activity's transaction only engagement moves; the rest waits for the commit.
+    newcomer = await member_factory(name="Newcomer")
+    async with database.transaction() as session:
+        await activity.record(
+            session,
+            "like.given",
+            actor_id=newcomer.id,
+            recipient_id=star.id,
+            subject=("post", 2),
+            data={"topic_id": 1},
+            occurred_at=days_ago(0),
+        )
+        waiting = await session.get(AnalyticsMemberScore, star.id)
+        assert waiting is not None
+        assert waiting.dirty
+        assert waiting.reach == 6
+        assert waiting.heat_base > kept[star.id]["heat"].expected
+    after = await _scores(database)
+    assert after[star.id]["reach"] == 7
+    assert not after[star.id]["dirty"]
+
+    # The batch over everybody writes what a full recompute writes, and neither flags twice.
+    async with database.transaction() as session:
+        await session.execute(update(AnalyticsMemberScore).values(dirty=True))
+        assert await service.refresh_dirty(session) == len(fans) + 2
+    batched = await _scores(database)
+    async with database.transaction() as session:
+        await service.recompute_all(session)
+    assert await _scores(database) == batched
+    assert {score["decile"] for score in batched.values()} >= {1, 2}
+    assert await _flags(database, star) == 1
+
+
+async def test_the_tick_refreshes_members_whose_batch_did_not_run(member_factory, database):
+    star, _fans = await _community(database, member_factory)
+    before = (await _scores(database))[star.id]
+    # A like committed without its after-commit work (the process stopped right after it).
+    newcomer = await member_factory(name="Newcomer")
+    async with database.session(write=True) as session:
+        await activity.record(
+            session,
+            "like.given",
+            actor_id=newcomer.id,
+            recipient_id=star.id,
+            subject=("post", 3),
+            data={"topic_id": 1},
+            occurred_at=days_ago(0),
+        )
+        await session.commit()
+    waiting = (await _scores(database))[star.id]
+    assert waiting["dirty"]
+    assert waiting["reach"] == before["reach"] == 6
+
+    result = await tick(database)
+    assert result.scores_refreshed == 2  # the star and the newcomer
+    refreshed = (await _scores(database))[star.id]
+    assert not refreshed["dirty"]
+    assert refreshed["reach"] == 7
+    assert (await tick(database)).scores_refreshed == 0
+    assert await _flags(database, star) == 1

@@ -1,0 +1,100 @@
+"""The database goes away under a running server: pages answer 503 with a clear message,
+/readyz fails, nothing pretends to succeed, and the server recovers by itself (no restart)
+once the database is back."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.faults.instance import Browser, Instance, admin_sql, fresh_database, on_postgres
+
+MESSAGE = "The community is temporarily unavailable. Please try again in a moment."
+
+
+@pytest.fixture
+def instance(tmp_path: Path) -> Iterator[Instance]:
+    with fresh_database(tmp_path) as url:
+        server = Instance(tmp_path, url)
+        server.seed("member:fan@example.com")
+        try:
+            yield server
+        finally:
+            server.stop()
+
+
+def _assert_unavailable(server: Instance, member: Browser) -> None:
+    page = member.get("/", headers={"Accept": "text/html"})
+    assert page.status_code == 503
+    assert page.headers["retry-after"] == "5"
+    assert MESSAGE in page.text
+    api = member.get("/api/v1/me")
+    assert api.status_code == 503
+    assert api.json() == {"error": {"status": 503, "message": MESSAGE}}
+    write = member.api("PATCH", "/me", {"bio": "written during the outage"})
+    assert write.status_code == 503
+    assert httpx.get(server.url("/readyz")).status_code == 503
+    assert httpx.get(server.url("/"), headers={"Accept": "text/html"}).status_code == 503
+    # The process itself is alive (a supervisor must not restart it in a loop).
+    assert httpx.get(server.url("/healthz")).status_code == 200
+
+
+def _assert_recovered(server: Instance, member: Browser) -> None:
+    assert httpx.get(server.url("/readyz")).status_code == 200
+    assert member.get("/", headers={"Accept": "text/html"}).status_code == 200
+    me = member.get("/api/v1/me")
+    assert me.status_code == 200
+    assert me.json()["bio"] != "written during the outage"
+    assert member.api("PATCH", "/me", {"bio": "after the outage"}).status_code == 200
+    assert member.get("/api/v1/me").json()["bio"] == "after the outage"
+
+
+@pytest.mark.skipif(
+    not on_postgres(), reason="PostgreSQL outage (runs with KIZUNA_TEST_DATABASE_URL)"
+)
+def test_postgres_refusing_connections_then_back(instance: Instance) -> None:
+    instance.start()
+    member = instance.browser()
+    member.sign_in("fan@example.com")
+    member.csrf()
+    assert member.get("/api/v1/me").status_code == 200
+    name = instance.database_name
+    # Every pooled connection is cut and no new one is accepted: what a failover or a
+    # restarting server looks like from the app.
+    admin_sql(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+    try:
+        admin_sql(
+            f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+        )
+        _assert_unavailable(instance, member)
+    finally:
+        admin_sql(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+    _assert_recovered(instance, member)
+
+
+@pytest.mark.skipif(on_postgres(), reason="SQLite outage (the default test database)")
+def test_sqlite_file_missing_then_back(instance: Instance) -> None:
+    instance.start()
+    member = instance.browser()
+    member.sign_in("fan@example.com")
+    member.csrf()
+    assert member.get("/api/v1/me").status_code == 200
+    instance.stop()
+    # The volume holding the database is not there when the server starts (a missing mount,
+    # a half-finished move). An open SQLite connection keeps its file even when the file is
+    # moved, so the outage is observable only for connections opened while it is gone.
+    away = instance.root / "elsewhere"
+    away.mkdir()
+    for path in instance.data_dir.glob("kizuna.db*"):
+        shutil.move(path, away / path.name)
+    instance.start()
+    _assert_unavailable(instance, member)
+    # The server did not create a new, empty database in its place.
+    assert not instance.sqlite_path.exists()
+    for path in away.iterdir():
+        shutil.move(path, instance.data_dir / path.name)
+    _assert_recovered(instance, member)

@@ -1,0 +1,106 @@
+"""Read tracking, new/unread markers, jump to first unread, view counts, likes."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+
+from app.activity import verbs
+from app.forums.queries import POSTS_PER_PAGE
+from app.models import Activity, Post, Topic, TopicRead, TopicView
+
+
+async def test_unread_markers_and_jump_to_first_unread(client, member_factory, login, forum):
+    category = await forum.category()
+    author = await member_factory()
+    reader = await member_factory()
+    topic = await forum.topic(author, category, title="Long running thread")
+    for number in range(POSTS_PER_PAGE + 5):
+        await forum.reply(author, topic, body=f"Reply body {number}")
+    await login(client, reader)
+
+    listing = (await client.get("/api/v1/topics")).json()["items"][0]
+    assert listing["is_new"] is True
+    assert listing["unread_count"] == 0
+    first_visit = await client.get(f"/t/{topic.id}")
+    assert "Reply body 0" in first_visit.text
+    assert "data-first-unread" not in first_visit.text
+    read = await forum.get(TopicRead, (reader.id, topic.id))
+    assert read.last_read_number == POSTS_PER_PAGE
+
+    listing = (await client.get("/api/v1/topics")).json()["items"][0]
+    assert listing["is_new"] is False
+    assert listing["unread_count"] == 6
+    html = (await client.get("/")).text
+    assert "6 unread" in html
+
+    second_visit = await client.get(f"/t/{topic.id}")
+    first_unread = POSTS_PER_PAGE + 1
+    marked = re.search(r'id="post-(\d+)"\s+data-first-unread', second_visit.text)
+    assert marked
+    (number,) = (await forum.rows(select(Post.number).where(Post.id == int(marked.group(1)))))[0]
+    assert number == first_unread
+    assert "Reply body 0<" not in second_visit.text  # it opened near the unread posts
+    assert (
+        await forum.get(TopicRead, (reader.id, topic.id))
+    ).last_read_number == POSTS_PER_PAGE + 6
+    listing = (await client.get("/api/v1/topics")).json()["items"][0]
+    assert listing["unread_count"] == 0
+
+
+async def test_views_count_once_per_visitor_per_day(
+    client, make_client, member_factory, login, forum
+):
+    category = await forum.category()
+    author = await member_factory()
+    topic = await forum.topic(author, category)
+    await login(client, author)
+    for _ in range(3):
+        assert (await client.get(f"/t/{topic.id}")).status_code == 200
+    visitor = make_client("10.0.0.2")
+    for _ in range(2):
+        await visitor.get(f"/t/{topic.id}")
+    other_visitor = make_client("10.0.0.3")
+    await other_visitor.get(f"/t/{topic.id}")
+    assert (await forum.get(Topic, topic.id)).view_count == 3
+    rows = await forum.rows(select(TopicView.member_id))
+    assert sorted((r[0] or 0) for r in rows) == [0, 0, author.id]
+    assert (await client.get("/api/v1/topics")).json()["items"][0]["view_count"] == 3
+
+
+async def test_likes_once_not_own_and_undo(client, member_factory, login, forum):
+    category = await forum.category()
+    author = await member_factory()
+    fan = await member_factory()
+    topic = await forum.topic(author, category)
+    post = await forum.reply(author, topic, body="Likeable")
+
+    await login(client, author)
+    own = await client.send_json("PUT", f"/api/v1/posts/{post.id}/like")
+    assert own.status_code == 403
+
+    await login(client, fan)
+    first = await client.send_json("PUT", f"/api/v1/posts/{post.id}/like")
+    again = await client.send_json("PUT", f"/api/v1/posts/{post.id}/like")
+    assert first.json() == {"post_id": post.id, "liked": True, "like_count": 1}
+    assert again.json()["like_count"] == 1
+    partial = await client.post(
+        f"/p/{post.id}/unlike",
+        data={"csrf_token": await client.csrf_token()},
+        headers={"HX-Request": "true"},
+    )
+    assert partial.status_code == 200
+    assert "<html" not in partial.text
+    assert 'aria-pressed="false"' in partial.text
+    assert (await forum.get(Topic, topic.id)).like_count == 0
+    given = await forum.rows(
+        select(Activity.verb, Activity.actor_id, Activity.recipient_id, Activity.data).where(
+            Activity.verb.in_([verbs.LIKE_GIVEN, verbs.LIKE_UNDONE])
+        )
+    )
+    assert [(v, a, r) for v, a, r, _d in given] == [
+        (verbs.LIKE_GIVEN, fan.id, author.id),
+        (verbs.LIKE_UNDONE, fan.id, author.id),
+    ]
+    assert given[0][3] == {"topic_id": topic.id, "category_id": category.id}

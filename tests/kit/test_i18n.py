@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import update
+
+from app.kit.i18n import negotiate_locale
+from app.models import Member
+
+
+async def test_japanese_browser_gets_japanese_pages(client):
+    page = await client.get("/signin", headers={"Accept-Language": "ja,en;q=0.5"})
+    assert '<html lang="ja">' in page.text
+    assert "ログイン" in page.text
+    assert "メールアドレス" in page.text
+    english = await client.get("/signin", headers={"Accept-Language": "en-US,ja;q=0.3"})
+    assert "Sign in" in english.text
+    assert "ログイン" not in english.text.split("<footer")[0]
+
+
+def test_accept_language_honours_quality():
+    assert negotiate_locale("fr, ja;q=0.8, en;q=0.9", "ja") == "en"
+    assert negotiate_locale("de", "ja") == "ja"
+    assert negotiate_locale("ja-JP", "en") == "ja"
+    assert negotiate_locale("en;q=0, ja;q=0.1", "en") == "ja"
+
+
+async def test_switcher_sets_language_for_visitor_and_member(
+    client, member_factory, login, database
+):
+    response = await client.submit("/locale", {"locale": "ja", "next": "/signin"})
+    assert response.status_code == 303
+    assert response.headers["location"] == "/signin"
+    assert "ログイン" in (await client.get("/signin")).text
+
+    member = await member_factory(locale="en")
+    await login(client, member)
+    # the member's own setting beats the cookie and the browser
+    assert "Settings" in (await client.get("/", headers={"Accept-Language": "ja"})).text
+    await client.submit("/locale", {"locale": "ja", "next": "/"})
+    assert "設定" in (await client.get("/", headers={"Accept-Language": "en"})).text
+
+
+async def test_switcher_refuses_unknown_language_and_open_redirects(client):
+    bad = await client.submit("/locale", {"locale": "xx"})
+    assert bad.status_code == 422
+    off_site = await client.submit("/locale", {"locale": "en", "next": "//evil.example/"})
+    assert off_site.headers["location"] == "/"
+
+
+async def test_dates_follow_the_members_time_zone(client, member_factory, login, database):
+    member = await member_factory(locale="ja")
+    async with database.transaction() as session:
+        await session.execute(
+            update(Member)
+            .where(Member.id == member.id)
+            .values(created_at=datetime(2026, 1, 1, 20, 0, tzinfo=UTC))
+        )
+    await login(client, member)
+    tokyo = await client.get(f"/u/{member.handle}")
+    assert "2026年1月2日" in tokyo.text  # 05:00 on 2 January in Tokyo
+    await client.send_json("PATCH", "/api/v1/me", {"timezone": "America/New_York", "locale": "en"})
+    new_york = await client.get(f"/u/{member.handle}")
+    assert "January 1, 2026" in new_york.text

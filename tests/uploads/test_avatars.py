@@ -1,0 +1,136 @@
+"""Avatars: set and remove on the settings page or through the API; shown with the member."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from app.kit.templating import environment
+from app.models import Member, Upload, UploadPurpose
+from app.uploads import service
+from tests.uploads.images import image_bytes, opened, post_upload, stored_files
+
+AVATAR = re.compile(r'<img class="avatar avatar-large" src="(/uploads/[A-Za-z0-9_-]{24}\.\w+)"')
+
+
+async def _avatar_rows(database) -> list[Upload]:
+    async with database.transaction(write=False) as session:
+        rows = await session.execute(select(Upload).where(Upload.purpose == UploadPurpose.avatar))
+        return list(rows.scalars())
+
+
+@pytest.fixture
+async def fan(client, member_factory, login):
+    member = await member_factory(name="Avatar Fan")
+    await login(client, member)
+    return member
+
+
+async def test_set_replace_and_remove_an_avatar_on_the_settings_page(client, database, fan):
+    profile = f"/u/{fan.handle}"
+    assert not AVATAR.search((await client.get(profile)).text)
+    assert "You have no avatar yet." in (await client.get("/settings")).text
+
+    response = await post_upload(
+        client, image_bytes("JPEG", (600, 400)), "me.jpg", "image/jpeg", url="/settings/avatar"
+    )
+    assert response.status_code == 303
+    settings_page = await client.get("/settings")
+    assert "Your avatar was updated." in settings_page.text
+    first = AVATAR.search((await client.get(profile)).text)
+    assert first, "the profile shows the avatar"
+    served = await client.get(first.group(1))
+    assert served.status_code == 200
+    assert opened(served.content).size == (256, 256), "cropped to a 256px square"
+    assert not opened(served.content).getexif().get_ifd(0x8825)
+
+    await post_upload(client, image_bytes("PNG", (100, 80)), "new.png", url="/settings/avatar")
+    second = AVATAR.search((await client.get(profile)).text)
+    assert second
+    assert second.group(1) != first.group(1)
+    assert opened((await client.get(second.group(1))).content).size == (80, 80)
+    assert (await client.get(first.group(1))).status_code == 404, "the old avatar is gone"
+    assert len(await _avatar_rows(database)) == 1
+
+    removed = await client.submit("/settings/avatar/remove")
+    assert removed.status_code == 303
+    assert "Your avatar was removed." in (await client.get("/settings")).text
+    assert not AVATAR.search((await client.get(profile)).text)
+    assert (await client.get(second.group(1))).status_code == 404
+    assert await _avatar_rows(database) == []
+
+
+async def test_a_bad_avatar_shows_a_form_error_and_changes_nothing(client, database, fan):
+    before = stored_files()
+    response = await post_upload(
+        client, b"<svg onload=alert(1)></svg>", "me.png", url="/settings/avatar"
+    )
+    assert response.status_code == 422
+    assert "SVG images are not supported" in response.text
+    assert 'id="e-avatar"' in response.text
+    assert await _avatar_rows(database) == []
+    assert stored_files() == before
+    assert not AVATAR.search((await client.get(f"/u/{fan.handle}")).text)
+
+
+async def test_avatar_through_the_api(client, database, fan):
+    token = await client.csrf_token()
+    put = await client.put(
+        "/api/v1/me/avatar",
+        files={"file": ("me.webp", image_bytes("WEBP", (300, 300)), "image/webp")},
+        headers={"X-CSRF-Token": token},
+    )
+    assert put.status_code == 200
+    url = put.json()["avatar_url"]
+    assert url.endswith(".webp")
+    assert (await client.get(url)).status_code == 200
+
+    bad = await client.put(
+        "/api/v1/me/avatar",
+        files={"file": ("me.webp", b"GIF89a nonsense", "image/webp")},
+        headers={"X-CSRF-Token": token},
+    )
+    assert bad.status_code == 422
+    assert bad.json()["error"]["field"] == "file"
+    assert (await client.get(url)).status_code == 200, "a failed change keeps the avatar"
+
+    gone = await client.delete("/api/v1/me/avatar", headers={"X-CSRF-Token": token})
+    assert gone.status_code == 200
+    assert gone.json() == {"avatar_url": None}
+    assert (await client.get(url)).status_code == 404
+
+
+async def test_member_link_shows_a_small_avatar(client, database, fan):
+    await post_upload(client, image_bytes("PNG", (64, 64)), "me.png", url="/settings/avatar")
+    [upload] = await _avatar_rows(database)
+    macro = environment().from_string(
+        '{% from "macros/members.html" import member_link %}{{ member_link(m) }}'
+    )
+    async with database.transaction(write=False) as session:
+        members = list((await session.execute(select(Member).order_by(Member.id))).scalars())
+    html = macro.render(m=members[0])
+    assert f'<img class="avatar avatar-small" src="{upload.url}"' in html
+    assert "> Avatar Fan</a>" in html
+
+
+async def test_anonymous_visitors_cannot_set_an_avatar(client, database):
+    response = await post_upload(client, image_bytes("PNG"), "a.png", url="/settings/avatar")
+    assert response.status_code == 303
+    assert response.headers["location"].startswith("/signin")
+    assert await _avatar_rows(database) == []
+
+
+async def test_remove_avatar_says_whether_there_was_one(database, fan):
+    async with database.transaction() as session:
+        member = await session.get(Member, fan.id)
+        assert member is not None
+        upload = await service.set_avatar(session, member, image_bytes("PNG"))
+    async with database.transaction() as session:
+        member = await session.get(Member, fan.id)
+        assert member is not None
+        assert member.avatar is not None
+        assert member.avatar.id == upload.id
+        assert await service.remove_avatar(session, member)
+        assert not await service.remove_avatar(session, member)
