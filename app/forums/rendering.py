@@ -4,17 +4,47 @@ A page of posts formats a time and a like count per post. Both results depend on
 inputs and the reader's locale and time zone, so they are computed once per distinct value and
 kept (bounded), which takes Babel's date formatting and the gettext fallback chain off the
 per-post path. The output is exactly what ``format_when`` and ``ngettext`` give.
+
+Whole posts are kept the same way (:func:`post_html`): a rendered post is a pure function of
+the post's row, its author's badges, the reader's relation to it (anonymous, author, staff,
+may reply, may accept, read up to where) and the reader's language and time zone. The cache
+key is all of those values, so an edit, a like, a hidden post or a renamed rank is a new key
+and no write has to invalidate anything, in this process or any other.
 """
 
 from __future__ import annotations
 
+import secrets
+from collections import OrderedDict
 from datetime import datetime
 from functools import lru_cache
+from typing import Any
+
+from jinja2 import pass_context
+from jinja2.runtime import Context
+from markupsafe import Markup
 
 from app.kit import i18n
 from app.kit.templating import environment
+from app.points.ladder import current_ladder
 
 _KEPT = 16384
+# Rendered posts kept per process (a post is 1-3 KB of HTML, its key about as much again).
+POSTS_KEPT = 4096
+# Stands for the reader's CSRF token in a kept post; random per process, so no post body can
+# contain it, and replaced by the real token on the way out.
+_CSRF_SLOT = secrets.token_hex(16)
+# What post_article reads from the page besides the post (and the CSRF token, see above).
+_POST_CONTEXT = (
+    "viewer",
+    "topic",
+    "ctx",
+    "first_unread",
+    "can_reply",
+    "can_moderate",
+    "can_accept",
+)
+_posts: OrderedDict[tuple[Any, ...], str] = OrderedDict()
 
 
 @lru_cache(maxsize=_KEPT)
@@ -40,7 +70,54 @@ def likes_label(count: int) -> str:
     return _likes(int(count), i18n.get_locale())
 
 
+def _post_key(context: Context, post: Any) -> tuple[Any, ...]:
+    """Every value ``post_article`` (templates/forums/_post_macros.html) reads."""
+    viewer = context.get("viewer")
+    topic = context["topic"]
+    last_read = context["ctx"].last_read_number
+    if viewer is None:
+        relation: tuple[Any, ...] = ()
+    else:
+        relation = (viewer.id == post.author.id, viewer.is_staff, viewer.can_moderate)
+    return (
+        tuple(post.__dict__.values()),  # the post's row and its author's names and badges
+        topic.id,
+        topic.kind,
+        last_read is not None and post.number > last_read,
+        context.get("first_unread") == post.number,
+        viewer is None,
+        relation,
+        bool(context.get("can_reply")),
+        bool(context.get("can_moderate")),
+        bool(context.get("can_accept")),
+        i18n.get_locale(),
+        i18n.get_timezone(),
+        current_ladder(),  # rank badges; a changed ladder is a new object
+    )
+
+
+@pass_context
+def post_html(context: Context, post: Any) -> Markup:
+    """``post_article(post)`` for this reader, rendered once per distinct key and kept."""
+    key = _post_key(context, post)
+    html = _posts.get(key)
+    if html is None:
+        values = {name: context.get(name) for name in _POST_CONTEXT}
+        html = (
+            environment()
+            .get_template("forums/_post.html")
+            .render(**values, post=post, csrf_token=_CSRF_SLOT)
+        )
+        _posts[key] = html
+        if len(_posts) > POSTS_KEPT:
+            _posts.popitem(last=False)
+    else:
+        _posts.move_to_end(key)
+    return Markup(html.replace(_CSRF_SLOT, context.get("csrf_token") or ""))
+
+
 def install() -> None:
     env = environment()
     env.filters["when_cached"] = when_cached
     env.globals["likes_label"] = likes_label
+    env.globals["post_html"] = post_html
