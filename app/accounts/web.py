@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -399,10 +399,14 @@ async def signout(request: Request, session: SessionDep) -> Response:
     return response
 
 
+# Built once, run with the handle as a parameter (SQLAlchemy's compiled cache serves it).
+_MEMBER_BY_HANDLE = select(Member).where(Member.handle == bindparam("handle"))
+
+
 @router.get("/u/{handle}")
 async def profile(request: Request, handle: str, session: SessionDep) -> Response:
     member = (
-        await session.execute(select(Member).where(Member.handle == handle.lower()))
+        await session.execute(_MEMBER_BY_HANDLE, {"handle": handle.lower()})
     ).scalar_one_or_none()
     if member is None or member.email_verified_at is None:
         raise NotFound()

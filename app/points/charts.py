@@ -2,6 +2,10 @@
 
 Colours come from CSS classes in kizuna.css; sizes are SVG geometry, so data-driven heights
 need no inline style.
+
+The profile charts are pure functions of their data, the label and the reader's locale, so
+each is memoised on exactly those (a bounded cache): a member's page viewed again builds no
+SVG, and a changed figure is a different key, so it shows at once.
 """
 
 from __future__ import annotations
@@ -19,6 +23,11 @@ CALENDAR_GAP = 2
 
 def weekly_bars(weeks: list[tuple[date, int]], *, label: str) -> Markup:
     """A bar per week; each bar's tooltip says the week and its points."""
+    return _weekly_bars(tuple(weeks), label, get_locale())
+
+
+@lru_cache(maxsize=256)
+def _weekly_bars(weeks: tuple[tuple[date, int], ...], label: str, locale: str) -> Markup:
     width, height, top, bottom = 600, 170, 18, 24
     plot = height - top - bottom
     highest = max((points for _start, points in weeks), default=0)
@@ -27,7 +36,6 @@ def weekly_bars(weeks: list[tuple[date, int]], *, label: str) -> Markup:
     bar = slot * 0.64
     # Plain f-strings (numbers need no escaping; the label and tooltips are escaped) and
     # memoised tooltip pieces: what Markup.format and ngettext gave, without their cost.
-    locale = get_locale()
     parts = [
         f'<svg class="chart weekly-points" viewBox="0 0 {width} {height}" role="img"'
         f' aria-label="{escape(label)}" preserveAspectRatio="xMidYMid meet">',
@@ -76,42 +84,65 @@ def _level(count: int, busiest: int) -> int:
 def activity_calendar(counts: dict[date, int], *, today: date, label: str) -> Markup:
     """One square per day for the last year, a column per week (Monday on top), darker with
     more activity."""
+    return _activity_calendar(tuple(counts.items()), today, label, get_locale())
+
+
+@lru_cache(maxsize=128)
+def _activity_calendar(
+    items: tuple[tuple[date, int], ...], today: date, label: str, locale: str
+) -> Markup:
+    counts = dict(items)
+    busiest = max(counts.values(), default=0)
+    width, height, cells = _calendar_frame(today, locale)
+    parts: list[str] = [
+        f'<svg class="chart calendar" viewBox="0 0 {width} {height}" role="img"'
+        f' aria-label="{escape(label)}" preserveAspectRatio="xMinYMin meet">'
+    ]
+    append = parts.append
+    for day, head, title, day_html in cells:
+        count = counts.get(day, 0)
+        append(head)
+        append(str(_level(count, busiest)))
+        append(title)
+        append(_activity_pattern_html(count, locale) % {"day": day_html, "num": count})
+        append("</title></rect>")
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+_Cell = tuple[date, str, str, str]
+
+
+@lru_cache(maxsize=8)
+def _calendar_frame(today: date, locale: str) -> tuple[int, int, tuple[_Cell, ...]]:
+    """The calendar's geometry for ``today``: its size and, per day, the markup before and
+    after the cell's level (a month tick goes before the first Monday of a month) and the
+    day's escaped label for its tooltip."""
     first = today - timedelta(days=364)
     first -= timedelta(days=first.weekday())
     columns = (today - first).days // 7 + 1
     step = CALENDAR_CELL + CALENDAR_GAP
-    width = columns * step + 2
-    height = 7 * step + 16
-    busiest = max(counts.values(), default=0)
-    parts: list[str] = [
-        Markup(
-            '<svg class="chart calendar" viewBox="0 0 {w} {h}" role="img" aria-label="{label}"'
-            ' preserveAspectRatio="xMinYMin meet">'
-        ).format(w=width, h=height, label=label)
-    ]
+    cells: list[_Cell] = []
     last_month = None
     day = first
     while day <= today:
         column = (day - first).days // 7
         row = day.weekday()
+        head = '<rect class="cal-'
         if row == 0 and day.month != last_month:
             last_month = day.month
-            parts.append(
-                Markup('<text class="tick" x="{x}" y="9">{m}</text>').format(
-                    x=column * step + 1, m=day.month
-                )
+            head = f'<text class="tick" x="{column * step + 1}" y="9">{day.month}</text>' + head
+        cells.append(
+            (
+                day,
+                head,
+                f'" x="{column * step + 1}" y="{row * step + 14}" width="{CALENDAR_CELL}"'
+                f' height="{CALENDAR_CELL}" rx="2"><title>',
+                str(escape(_day_label(day, locale))),
             )
-        count = counts.get(day, 0)
-        # 371 cells: plain f-strings (the numbers need no escaping, the tooltip is escaped)
-        # and memoised day labels keep this off the profile page's critical path.
-        parts.append(
-            f'<rect class="cal-{_level(count, busiest)}" x="{column * step + 1}" '
-            f'y="{row * step + 14}" width="{CALENDAR_CELL}" height="{CALENDAR_CELL}" rx="2">'
-            f"<title>{escape(_tooltip(day, count, get_locale()))}</title></rect>"
         )
         day += timedelta(days=1)
-    parts.append(Markup("</svg>"))
-    return Markup("".join(parts))
+    return columns * step + 2, 7 * step + 16, tuple(cells)
 
 
 @lru_cache(maxsize=1024)
@@ -121,17 +152,24 @@ def _activity_pattern(count: int, locale: str) -> str:
     )
 
 
+@lru_cache(maxsize=1024)
+def _activity_pattern_html(count: int, locale: str) -> str:
+    """The tooltip pattern, escaped: filled with the escaped day label it gives the escaped
+    tooltip (escaping goes character by character, so escaping the pieces escapes the whole)."""
+    return str(escape(_activity_pattern(count, locale)))
+
+
 @lru_cache(maxsize=4096)
 def _day_label(day: date, locale: str) -> str:
     return format_day(day)  # reads the locale the key carries
 
 
-def _tooltip(day: date, count: int, locale: str) -> str:
-    """What ngettext("%(day)s: %(num)s activity", ...) gives, from memoised pieces."""
-    return _activity_pattern(count, locale) % {"day": _day_label(day, locale), "num": count}
-
-
 def legend() -> Markup:
+    return _legend(get_locale())
+
+
+@lru_cache(maxsize=8)
+def _legend(locale: str) -> Markup:
     cells = Markup("").join(
         Markup('<rect class="cal-{n}" x="{x}" y="0" width="11" height="11" rx="2"/>').format(
             n=level, x=level * 13

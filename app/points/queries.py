@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import (
+    Date,
+    Select,
+    String,
+    and_,
+    bindparam,
+    cast,
+    func,
+    literal_column,
+    null,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.activity import verbs
@@ -110,59 +123,119 @@ async def ledger_page(
 
 # --- profile figures ------------------------------------------------------------------------
 
-
-async def weekly_points(
-    session: AsyncSession, member_id: int, weeks: int = 12
-) -> list[tuple[date, int]]:
-    """Points per week for the last ``weeks`` weeks (oldest first), from the period totals."""
-    this_week = period_start("week", clock.community_day())
-    first = this_week - timedelta(weeks=weeks - 1)
-    rows = dict(
-        (
-            await session.execute(
-                select(PointPeriodTotal.start, PointPeriodTotal.points).where(
-                    PointPeriodTotal.member_id == member_id,
-                    PointPeriodTotal.period == "week",
-                    PointPeriodTotal.start >= first,
-                )
-            )
-        ).all()
+# Built once, run with parameters: no expression building per page, and SQLAlchemy's compiled
+# cache serves the SQL. Plain table columns (no ORM entity) keep the ORM's per-execution setup
+# out of it; the bound parameters take their columns' types.
+_totals = PointPeriodTotal.__table__.c
+_activities = Activity.__table__.c
+_ledger = PointLedgerEntry.__table__.c
+_WEEKLY_WHERE = (
+    _totals.member_id == bindparam("member_id"),
+    _totals.period == "week",
+    _totals.start >= bindparam("first"),
+)
+_DAYS_WHERE = (
+    _activities.actor_id == bindparam("member_id"),
+    _activities.occurred_at >= bindparam("since"),
+    _activities.verb != verbs.RANK_REACHED,
+)
+_KINDS_WHERE = (_ledger.member_id == bindparam("member_id"),)
+_WEEKLY_POINTS = select(_totals.start, _totals.points).where(*_WEEKLY_WHERE)
+_ACTIVITY_DAYS = select(_activities.day, func.count()).where(*_DAYS_WHERE).group_by(_activities.day)
+_BREAKDOWN = (
+    select(_ledger.kind, func.sum(_ledger.lifetime_delta))
+    .where(*_KINDS_WHERE)
+    .group_by(_ledger.kind)
+)
+# The three together, one round trip for the profile page: (part, day, kind, number) rows.
+_PROFILE_FIGURES = union_all(
+    select(literal_column("'week'"), _totals.start, cast(null(), String), _totals.points).where(
+        *_WEEKLY_WHERE
+    ),
+    select(literal_column("'day'"), _activities.day, cast(null(), String), func.count())
+    .where(*_DAYS_WHERE)
+    .group_by(_activities.day),
+    select(
+        literal_column("'kind'"), cast(null(), Date), _ledger.kind, func.sum(_ledger.lifetime_delta)
     )
+    .where(*_KINDS_WHERE)
+    .group_by(_ledger.kind),
+)
+
+
+def _first_week(weeks: int) -> date:
+    return period_start("week", clock.community_day()) - timedelta(weeks=weeks - 1)
+
+
+def _since(days: int) -> datetime:
+    return clock.now() - timedelta(days=days + 1)
+
+
+def _week_list(first: date, weeks: int, rows: dict[date, Any]) -> list[tuple[date, int]]:
     return [
         (first + timedelta(weeks=index), int(rows.get(first + timedelta(weeks=index), 0)))
         for index in range(weeks)
     ]
 
 
+def _kind_totals(rows: Iterable[tuple[str, Any]]) -> list[tuple[str, int]]:
+    totals = [(policy.kind_label(kind), int(points)) for kind, points in rows if points]
+    return sorted(totals, key=lambda item: (-item[1], item[0]))
+
+
+async def weekly_points(
+    session: AsyncSession, member_id: int, weeks: int = 12
+) -> list[tuple[date, int]]:
+    """Points per week for the last ``weeks`` weeks (oldest first), from the period totals."""
+    first = _first_week(weeks)
+    rows = dict(
+        (await session.execute(_WEEKLY_POINTS, {"member_id": member_id, "first": first})).all()
+    )
+    return _week_list(first, weeks, rows)
+
+
 async def activity_days(session: AsyncSession, member_id: int, days: int = 365) -> dict[date, int]:
     """Activities per community day over the last year (rank-ups excluded: not the member's
     doing). An index-only scan of (actor_id, occurred_at, verb, day)."""
-    since = clock.now() - timedelta(days=days + 1)
-    rows = (
-        await session.execute(
-            select(Activity.day, func.count())
-            .where(
-                Activity.actor_id == member_id,
-                Activity.occurred_at >= since,
-                Activity.verb != verbs.RANK_REACHED,
-            )
-            .group_by(Activity.day)
-        )
-    ).all()
+    since = _since(days)
+    rows = (await session.execute(_ACTIVITY_DAYS, {"member_id": member_id, "since": since})).all()
     return {day: int(count) for day, count in rows}
 
 
 async def breakdown(session: AsyncSession, member_id: int) -> list[tuple[str, int]]:
     """Lifetime points by kind of activity, largest first (reversals net out)."""
-    rows = (
-        await session.execute(
-            select(PointLedgerEntry.kind, func.sum(PointLedgerEntry.lifetime_delta))
-            .where(PointLedgerEntry.member_id == member_id)
-            .group_by(PointLedgerEntry.kind)
-        )
-    ).all()
-    totals = [(policy.kind_label(kind), int(points)) for kind, points in rows if points]
-    return sorted(totals, key=lambda item: (-item[1], item[0]))
+    rows = (await session.execute(_BREAKDOWN, {"member_id": member_id})).all()
+    return _kind_totals(rows)
+
+
+@dataclass(frozen=True)
+class ProfileFigures:
+    weeks: list[tuple[date, int]]
+    days: dict[date, int]
+    breakdown: list[tuple[str, int]]
+
+
+async def profile_figures(
+    session: AsyncSession, member_id: int, *, weeks: int = 12, days: int = 365
+) -> ProfileFigures:
+    """What weekly_points, activity_days and breakdown give, read in one statement."""
+    first = _first_week(weeks)
+    params = {"member_id": member_id, "first": first, "since": _since(days)}
+    week_rows: dict[date, Any] = {}
+    day_counts: dict[date, int] = {}
+    kind_rows: list[tuple[str, Any]] = []
+    for part, day, kind, number in (await session.execute(_PROFILE_FIGURES, params)).all():
+        if part == "week":
+            week_rows[day] = number
+        elif part == "day":
+            day_counts[day] = int(number)
+        else:
+            kind_rows.append((kind, number))
+    return ProfileFigures(
+        weeks=_week_list(first, weeks, week_rows),
+        days=day_counts,
+        breakdown=_kind_totals(kind_rows),
+    )
 
 
 # --- leaderboards ---------------------------------------------------------------------------

@@ -45,17 +45,16 @@ def _before(request: Request) -> int | None:
 
 async def profile_points(request: Request, session: AsyncSession, member: Member) -> dict[str, Any]:
     ladder = current_ladder()
-    weeks = await queries.weekly_points(session, member.id)
-    days = await queries.activity_days(session, member.id)
+    figures = await queries.profile_figures(session, member.id)
     return {
         "standing": queries.standing(member, ladder),
-        "weekly_chart": charts.weekly_bars(weeks, label=_("Points over the last 12 weeks")),
+        "weekly_chart": charts.weekly_bars(figures.weeks, label=_("Points over the last 12 weeks")),
         "calendar": charts.activity_calendar(
-            days, today=clock.community_day(), label=_("Activity over the last year")
+            figures.days, today=clock.community_day(), label=_("Activity over the last year")
         ),
         "calendar_legend": charts.legend(),
-        "active_days": len(days),
-        "breakdown": await queries.breakdown(session, member.id),
+        "active_days": len(figures.days),
+        "breakdown": figures.breakdown,
     }
 
 
