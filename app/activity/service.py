@@ -18,11 +18,11 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kit import clock
-from app.kit.sql import insert
+from app.kit.sql import prebuilt
 from app.models import Activity, Member
 
 Listener = Callable[[AsyncSession, Activity], Awaitable[None]]
@@ -39,6 +39,28 @@ async def _lock_members(session: AsyncSession, *member_ids: int | None) -> None:
             .order_by(Member.id)
             .with_for_update(key_share=True)
         )
+
+
+_ACTIVITY_COLUMNS = (
+    "verb",
+    "actor_id",
+    "recipient_id",
+    "subject_type",
+    "subject_id",
+    "occurred_at",
+    "day",
+    "data",
+    "dedupe_key",
+)
+
+
+def _activity_insert(insert_: Any, deduped: bool) -> Any:
+    stmt = insert_(Activity.__table__).values(
+        {name: bindparam(f"p_{name}") for name in _ACTIVITY_COLUMNS}
+    )
+    if deduped:
+        stmt = stmt.on_conflict_do_nothing(index_elements=[Activity.dedupe_key])
+    return stmt.returning(Activity.id)
 
 
 def subscribe(listener: Listener) -> Listener:
@@ -79,11 +101,13 @@ async def record(
         await session.flush()
     # A Core insert rather than session.add() + flush(): the activity is written once and
     # never changed, so the unit of work has nothing to track (a flush per action cost more
-    # than the insert itself).
-    stmt = insert(session, Activity).values(**values)
-    if dedupe_key is not None:
-        stmt = stmt.on_conflict_do_nothing(index_elements=[Activity.dedupe_key])
-    new_id = (await session.execute(stmt.returning(Activity.id))).scalar_one_or_none()
+    # than the insert itself). Built once, executed with the values as parameters.
+    deduped = dedupe_key is not None
+    stmt = prebuilt(
+        session, ("activity.insert", deduped), lambda insert_: _activity_insert(insert_, deduped)
+    )
+    params = {f"p_{name}": value for name, value in values.items()}
+    new_id = (await session.execute(stmt, params)).scalar_one_or_none()
     if new_id is None:
         return None
     await _lock_members(session, actor_id, recipient_id)

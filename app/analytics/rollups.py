@@ -10,17 +10,29 @@ the members' scores follow (:mod:`app.analytics.service`). Nothing here reads th
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Date, Integer, case, delete, exists, func, literal, select, text
+from sqlalchemy import (
+    Date,
+    Integer,
+    bindparam,
+    case,
+    delete,
+    exists,
+    func,
+    literal,
+    select,
+    text,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.activity import verbs
 from app.activity.service import subscribe
 from app.analytics import active
 from app.kit import clock
-from app.kit.sql import insert
+from app.kit.sql import insert, prebuilt
 from app.models import (
     Activity,
     AnalyticsDaily,
@@ -40,14 +52,19 @@ TOUCHED_BY_ACTOR = frozenset(
 TOUCHES_RECIPIENT = frozenset({verbs.ANSWER_CREATED})
 
 
-async def count_community(session: AsyncSession, day: date, verb: str, amount: int = 1) -> None:
-    stmt = insert(session, AnalyticsDaily).values(day=day, verb=verb, count=amount)
-    await session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=[AnalyticsDaily.day, AnalyticsDaily.verb],
-            set_={"count": AnalyticsDaily.count + amount},
-        )
+def _community_upsert(insert_: Any) -> Any:
+    stmt = insert_(AnalyticsDaily.__table__).values(
+        day=bindparam("p_day"), verb=bindparam("p_verb"), count=bindparam("p_amount")
     )
+    return stmt.on_conflict_do_update(
+        index_elements=[AnalyticsDaily.day, AnalyticsDaily.verb],
+        set_={"count": AnalyticsDaily.count + stmt.excluded.count},
+    )
+
+
+async def count_community(session: AsyncSession, day: date, verb: str, amount: int = 1) -> None:
+    stmt = prebuilt(session, "rollups.community", _community_upsert)
+    await session.execute(stmt, {"p_day": day, "p_verb": verb, "p_amount": amount})
 
 
 async def count_member(
@@ -57,19 +74,21 @@ async def count_member(
     return (await count_members(session, day, verb, [(member_id, done, received)]))[member_id]
 
 
-async def count_members(
-    session: AsyncSession, day: date, verb: str, changes: list[tuple[int, int, int]]
-) -> dict[int, int]:
-    """Add (member, done, received) to each member's counts of the day, in one statement;
-    returns each member's ``done`` count after it (the members must be distinct)."""
-    stmt = insert(session, AnalyticsMemberDaily).values(
-        [
-            {"member_id": member_id, "day": day, "verb": verb, "done": done, "received": received}
-            for member_id, done, received in changes
-        ]
-    )
-    result = await session.execute(
-        stmt.on_conflict_do_update(
+def _member_daily_upsert(rows: int) -> Callable[[Any], Any]:
+    def build(insert_: Any) -> Any:
+        stmt = insert_(AnalyticsMemberDaily.__table__).values(
+            [
+                {
+                    "member_id": bindparam(f"p_member_{n}"),
+                    "day": bindparam("p_day"),
+                    "verb": bindparam("p_verb"),
+                    "done": bindparam(f"p_done_{n}"),
+                    "received": bindparam(f"p_received_{n}"),
+                }
+                for n in range(rows)
+            ]
+        )
+        return stmt.on_conflict_do_update(
             index_elements=[
                 AnalyticsMemberDaily.member_id,
                 AnalyticsMemberDaily.day,
@@ -80,25 +99,45 @@ async def count_members(
                 "received": AnalyticsMemberDaily.received + stmt.excluded.received,
             },
         ).returning(AnalyticsMemberDaily.member_id, AnalyticsMemberDaily.done)
+
+    return build
+
+
+async def count_members(
+    session: AsyncSession, day: date, verb: str, changes: list[tuple[int, int, int]]
+) -> dict[int, int]:
+    """Add (member, done, received) to each member's counts of the day, in one statement;
+    returns each member's ``done`` count after it (the members must be distinct)."""
+    stmt = prebuilt(
+        session, ("rollups.member_daily", len(changes)), _member_daily_upsert(len(changes))
     )
+    params: dict[str, Any] = {"p_day": day, "p_verb": verb}
+    for n, (member_id, done, received) in enumerate(changes):
+        params.update(
+            {f"p_member_{n}": member_id, f"p_done_{n}": done, f"p_received_{n}": received}
+        )
+    result = await session.execute(stmt, params)
     return {int(member_id): int(done) for member_id, done in result.all()}
 
 
+def _touch_upsert(insert_: Any) -> Any:
+    stmt = insert_(AnalyticsTouch.__table__).values(
+        member_id=bindparam("p_member"), other_id=bindparam("p_other"), last_day=bindparam("p_day")
+    )
+    return stmt.on_conflict_do_update(
+        index_elements=[AnalyticsTouch.member_id, AnalyticsTouch.other_id],
+        set_={
+            "last_day": case(
+                (AnalyticsTouch.last_day < stmt.excluded.last_day, stmt.excluded.last_day),
+                else_=AnalyticsTouch.last_day,
+            )
+        },
+    )
+
+
 async def touch(session: AsyncSession, member_id: int, other_id: int, day: date) -> None:
-    stmt = insert(session, AnalyticsTouch).values(
-        member_id=member_id, other_id=other_id, last_day=day
-    )
-    await session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=[AnalyticsTouch.member_id, AnalyticsTouch.other_id],
-            set_={
-                "last_day": case(
-                    (AnalyticsTouch.last_day < stmt.excluded.last_day, stmt.excluded.last_day),
-                    else_=AnalyticsTouch.last_day,
-                )
-            },
-        )
-    )
+    stmt = prebuilt(session, "rollups.touch", _touch_upsert)
+    await session.execute(stmt, {"p_member": member_id, "p_other": other_id, "p_day": day})
 
 
 async def _question_asked(session: AsyncSession, activity: Activity) -> None:
@@ -144,20 +183,28 @@ async def _question_answered(session: AsyncSession, activity: Activity) -> None:
     await session.flush()
 
 
+def _topic_daily_upsert(insert_: Any) -> Any:
+    stmt = insert_(AnalyticsTopicDaily.__table__).values(
+        day=bindparam("p_day"),
+        topic_id=bindparam("p_topic"),
+        likes=bindparam("p_likes"),
+        views=bindparam("p_views"),
+    )
+    return stmt.on_conflict_do_update(
+        index_elements=[AnalyticsTopicDaily.day, AnalyticsTopicDaily.topic_id],
+        set_={
+            "likes": AnalyticsTopicDaily.likes + stmt.excluded.likes,
+            "views": AnalyticsTopicDaily.views + stmt.excluded.views,
+        },
+    )
+
+
 async def count_topic(
     session: AsyncSession, day: date, topic_id: int, *, likes: int = 0, views: int = 0
 ) -> None:
-    stmt = insert(session, AnalyticsTopicDaily).values(
-        day=day, topic_id=topic_id, likes=likes, views=views
-    )
+    stmt = prebuilt(session, "rollups.topic_daily", _topic_daily_upsert)
     await session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=[AnalyticsTopicDaily.day, AnalyticsTopicDaily.topic_id],
-            set_={
-                "likes": AnalyticsTopicDaily.likes + likes,
-                "views": AnalyticsTopicDaily.views + views,
-            },
-        )
+        stmt, {"p_day": day, "p_topic": topic_id, "p_likes": likes, "p_views": views}
     )
 
 
@@ -180,23 +227,37 @@ async def _like_given(session: AsyncSession, activity: Activity) -> None:
     if liked is None:
         return
     post_id, topic_id = liked
+    stmt = prebuilt(session, "rollups.like_given", _like_given_upsert)
+    await session.execute(
+        stmt,
+        {
+            "p_day": activity.day,
+            "p_topic": topic_id,
+            "p_post": post_id,
+            "p_member": activity.actor_id,
+        },
+    )
+
+
+def _like_given_upsert(insert_: Any) -> Any:
     # Only likes that exist count (as the post_likes table has them): one INSERT ... SELECT
     # whose row is there only if the like is.
-    standing = exists().where(PostLike.post_id == post_id, PostLike.member_id == activity.actor_id)
+    standing = exists().where(
+        PostLike.post_id == bindparam("p_post", type_=Integer),
+        PostLike.member_id == bindparam("p_member", type_=Integer),
+    )
     source = select(
-        literal(activity.day, Date).label("day"),
-        literal(topic_id, Integer).label("topic_id"),
+        bindparam("p_day", type_=Date).label("day"),
+        bindparam("p_topic", type_=Integer).label("topic_id"),
         literal(1, Integer).label("likes"),
         literal(0, Integer).label("views"),
     ).where(standing)
-    stmt = insert(session, AnalyticsTopicDaily).from_select(
+    stmt = insert_(AnalyticsTopicDaily.__table__).from_select(
         ["day", "topic_id", "likes", "views"], source
     )
-    await session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=[AnalyticsTopicDaily.day, AnalyticsTopicDaily.topic_id],
-            set_={"likes": AnalyticsTopicDaily.likes + 1},
-        )
+    return stmt.on_conflict_do_update(
+        index_elements=[AnalyticsTopicDaily.day, AnalyticsTopicDaily.topic_id],
+        set_={"likes": AnalyticsTopicDaily.likes + 1},
     )
 
 
