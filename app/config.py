@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     api_token_requests_per_minute: int = Field(default=300, ge=1)
     # How often each serving process opens/closes scheduled campaigns and announces surveys.
     scheduler_seconds: float = Field(default=60.0, gt=0, le=3600)
+    # How long a serving process may show the rank ladder (names, colours, badges) it read
+    # before reading it again; an edit shows at once in the process that saved it. 0: every page.
+    ranks_cache_seconds: float = Field(default=5.0, ge=0, le=300)
 
     @field_validator("community_timezone")
     @classmethod

@@ -76,6 +76,9 @@ def settings(database_url: str, data_dir: Path) -> Iterator[Settings]:
         # Tests run the scheduler's pass themselves (tests/test_scheduler.py); the app's own
         # ticker passes once at start-up and not again during the run.
         "KIZUNA_SCHEDULER_SECONDS": "3600",
+        # Tests edit ranks straight in the database too; pages read the ladder every time
+        # (tests/points/test_ladder_cache.py turns the cache on).
+        "KIZUNA_RANKS_CACHE_SECONDS": "0",
     }
     saved = {key: os.environ.get(key) for key in values}
     os.environ.update(values)

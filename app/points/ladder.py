@@ -8,6 +8,8 @@ snapshot is skipped when the rows have not changed.
 
 from __future__ import annotations
 
+import math
+import time
 from bisect import bisect_right
 from collections.abc import Sequence
 from contextvars import ContextVar
@@ -116,6 +118,28 @@ async def load_ladder(session: AsyncSession) -> Ladder:
     ladder = Ladder([RankView(*row) for row in rows])
     _last = (rows, ladder)
     return ladder
+
+
+_read_at = -math.inf  # time.monotonic() of the last load_ladder() in this process
+
+
+async def page_ladder(session: AsyncSession, max_age: float) -> Ladder:
+    """The ladder for showing badges on a page: the one read at most ``max_age`` seconds ago
+    in this process, or a fresh read. Every page shows rank badges, and the ladder changes
+    only when an admin edits it (which calls :func:`forget_ladder` once it commits)."""
+    global _read_at
+    now = time.monotonic()
+    if _last is not None and now - _read_at < max_age:
+        return _last[1]
+    ladder = await load_ladder(session)
+    _read_at = now
+    return ladder
+
+
+def forget_ladder() -> None:
+    """The next page reads the ladder again (an edit was committed in this process)."""
+    global _read_at
+    _read_at = -math.inf
 
 
 def use_ladder(ladder: Ladder) -> None:

@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.config import get_settings
 from app.kit.i18n import gettext as _
-from app.points.ladder import Ladder, load_ladder, use_ladder
+from app.points.ladder import Ladder, page_ladder, use_ladder
 
 RANK_COOKIE = "kizuna_rank"
 RANK_COOKIE_MAX_AGE = 31536000
@@ -64,7 +64,7 @@ class RankContext:
         if scope["type"] != "http" or db is None or scope["path"].startswith(SKIP_PREFIXES):
             await self.app(scope, receive, send)
             return
-        ladder = await load_ladder(db)
+        ladder = await page_ladder(db, get_settings().ranks_cache_seconds)
         use_ladder(ladder)
         request = Request(scope)
         viewer = state.get("viewer")

@@ -39,7 +39,7 @@ from app.models import (
 )
 from app.notifications.service import in_locale
 from app.points import policy
-from app.points.ladder import RankView
+from app.points.ladder import RankView, forget_ladder
 from app.points.schemas import ExternalAwardIn, RankIn, RuleIn
 
 ALL_TIME_START = date(1970, 1, 1)
@@ -290,6 +290,11 @@ async def refresh_member_ranks(session: AsyncSession) -> None:
     for member in list(session.identity_map.values()):
         if isinstance(member, Member):
             await session.refresh(member, ["rank_id"])
+    after_commit(session, _forget_ladder)
+
+
+async def _forget_ladder() -> None:
+    forget_ladder()  # this process's pages show the edited ladder at once
 
 
 # --- live pushes --------------------------------------------------------------------------------
