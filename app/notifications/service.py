@@ -8,6 +8,7 @@ counter on the member, kept in the same statements, and pushed live after commit
 from __future__ import annotations
 
 import contextlib
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -155,25 +156,38 @@ class Target:
 
 
 async def _bump_unread(session: AsyncSession, member_id: int, delta: int) -> int:
-    value = Member.unread_notifications + delta
-    new_value = case((value > 0, value), else_=0)
-    # The member object in the session (if any) gets the new count by its key. Letting
-    # SQLAlchemy synchronise instead ("evaluate") tests every object in the session against
-    # the WHERE clause, and telling a campaign's or survey's whole audience loads them all:
-    # quadratic in the audience (hours for 100,000 members).
-    count = (
-        await session.execute(
+    return (await _bump_unread_many(session, Counter({member_id: delta}))).get(member_id, 0)
+
+
+async def _bump_unread_many(session: AsyncSession, deltas: Counter[int]) -> dict[int, int]:
+    """Add to members' unread counts (never below 0; ``deltas``: member id -> change), one
+    statement per distinct change; returns each member's new count.
+
+    The member objects already in the session get their new count by key. Letting SQLAlchemy
+    synchronise them ("evaluate") would test every object in the session against the WHERE
+    clause; telling a whole audience loads all of its members, which made announcing a survey
+    quadratic in the audience (still running after 7 minutes for 100,000 members)."""
+    by_delta: dict[int, list[int]] = {}
+    for member_id, delta in deltas.items():
+        by_delta.setdefault(delta, []).append(member_id)
+    for member_ids in by_delta.values():
+        member_ids.sort()  # rows are locked in id order on PostgreSQL
+    counts: dict[int, int] = {}
+    for delta, member_ids in by_delta.items():
+        value = Member.unread_notifications + delta
+        rows = await session.execute(
             update(Member)
-            .where(Member.id == member_id)
-            .values(unread_notifications=new_value)
-            .returning(Member.unread_notifications),
+            .where(Member.id.in_(member_ids))
+            .values(unread_notifications=case((value > 0, value), else_=0))
+            .returning(Member.id, Member.unread_notifications),
             execution_options={"synchronize_session": False},
         )
-    ).scalar_one_or_none()
-    loaded = session.identity_map.get(identity_key(Member, member_id))
-    if loaded is not None:
-        set_committed_value(loaded, "unread_notifications", int(count or 0))
-    return int(count or 0)
+        counts.update({int(member_id): int(count) for member_id, count in rows.all()})
+    for member_id, count in counts.items():
+        loaded = session.identity_map.get(identity_key(Member, member_id))
+        if loaded is not None:
+            set_committed_value(loaded, "unread_notifications", count)
+    return counts
 
 
 def push_after_commit(
@@ -234,6 +248,7 @@ async def notify(
     choices = await preferences(session, [t.member_id for t in targets])
     actor = (await _members(session, [actor_id])).get(actor_id) if actor_id else None
     created: list[Notification] = []
+    ready: list[tuple[Member, Notification, str]] = []
     for target in targets:
         member = members.get(target.member_id)
         if not _may_receive(member, facts, topic_id is not None) or member is None:
@@ -255,26 +270,48 @@ async def notify(
             data=row_data,
         )
         if group_key is None:
-            session.add(notification)
-            await session.flush()
-        else:
-            try:
-                async with session.begin_nested():
-                    session.add(notification)
-                    await session.flush()
-            except IntegrityError:
-                # A concurrent transaction created the group's unread row first: join it.
-                existing = await _unread_group(session, member.id, group_key)
-                if existing is not None and actor_id is not None:
-                    _add_actor(existing, actor_id)
-                continue
+            ready.append((member, notification, channel))
+            continue
+        try:
+            async with session.begin_nested():
+                session.add(notification)
+                await session.flush()
+        except IntegrityError:
+            # A concurrent transaction created the group's unread row first: join it.
+            existing = await _unread_group(session, member.id, group_key)
+            if existing is not None and actor_id is not None:
+                _add_actor(existing, actor_id)
+            continue
         unread = await _bump_unread(session, member.id, 1)
-        with in_locale(member):
-            push_after_commit(session, member.id, unread, _live_item(notification, actor))
-        if channel == kinds.EMAIL:
-            await _email(session, member, notification, actor)
+        await _deliver(session, member, notification, channel, actor, unread)
         created.append(notification)
+    if ready:
+        # One flush and a few statements for all of them: a campaign's or survey's audience
+        # is told in slices of AUDIENCE_SLICE, not one round trip per member.
+        session.add_all([notification for _member, notification, _channel in ready])
+        await session.flush()
+        unread_counts = await _bump_unread_many(
+            session, Counter(member.id for member, _n, _c in ready)
+        )
+        for member, notification, channel in ready:
+            await _deliver(session, member, notification, channel, actor, unread_counts[member.id])
+            created.append(notification)
     return created
+
+
+async def _deliver(
+    session: AsyncSession,
+    member: Member,
+    notification: Notification,
+    channel: str,
+    actor: Member | None,
+    unread: int,
+) -> None:
+    """The stored notification reaches the member: the bell (live), and the mail if chosen."""
+    with in_locale(member):
+        push_after_commit(session, member.id, unread, _live_item(notification, actor))
+    if channel == kinds.EMAIL:
+        await _email(session, member, notification, actor)
 
 
 def _live_item(notification: Notification, actor: Member | None) -> dict[str, Any]:
