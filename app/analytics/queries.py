@@ -4,14 +4,13 @@ one member, through an index)."""
 
 from __future__ import annotations
 
-import heapq
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import models
@@ -337,16 +336,16 @@ async def dashboard(session: AsyncSession, rng: DateRange) -> Dashboard:
 
 async def rank_table(session: AsyncSession) -> Table:
     rows = await session.execute(
-        select(Rank.id, func.count(Member.id))
-        .select_from(Member)
-        .outerjoin(Rank, Rank.id == Member.rank_id)
+        select(Member.rank_id, func.count())
         .where(Member.role.in_(policy.POPULATION_ROLES))
-        .group_by(Rank.id)
+        .group_by(Member.rank_id)
     )
+    ranks = list((await session.execute(select(Rank).order_by(Rank.threshold))).scalars())
+    known = {rank.id for rank in ranks}
     counts: dict[int | None, int] = {}
     for rank_id, n in rows.all():
-        counts[rank_id] = n
-    ranks = list((await session.execute(select(Rank).order_by(Rank.threshold))).scalars())
+        key = rank_id if rank_id in known else None  # as the outer join to ranks counted them
+        counts[key] = counts.get(key, 0) + n
     table = Table("ranks", _("Rank distribution"), ["rank", "members"])
     if counts.get(None):
         table.rows.append([_("No rank yet"), counts[None]])
@@ -354,9 +353,13 @@ async def rank_table(session: AsyncSession) -> Table:
     return table
 
 
+TOP_CONTENT = 10
+
+
 async def top_content(session: AsyncSession, rng: DateRange) -> tuple[Table, Table]:
     """The ten topics with the most visitors, and with the most likes given in the range (likes
-    still standing), from the per-day topic rollup (one pass over the range's rows)."""
+    still standing), from the per-day topic rollup: one pass over the range's rows (an
+    index-only scan), ranked in SQL, so only the twenty winners come back."""
     totals = (
         select(
             TopicDaily.topic_id,
@@ -367,18 +370,41 @@ async def top_content(session: AsyncSession, rng: DateRange) -> tuple[Table, Tab
         .group_by(TopicDaily.topic_id)
         .subquery()
     )
+    standing = exists().where(Topic.id == totals.c.topic_id, Topic.deleted_at.is_(None))
+    ranked = (
+        select(
+            totals.c.topic_id,
+            totals.c.likes,
+            totals.c.views,
+            func.row_number()
+            .over(order_by=(totals.c.likes.desc(), totals.c.topic_id))
+            .label("by_likes"),
+            func.row_number()
+            .over(order_by=(totals.c.views.desc(), totals.c.topic_id))
+            .label("by_views"),
+        )
+        .where(standing)
+        .subquery()
+    )
     rows = (
         await session.execute(
-            select(totals.c.topic_id, totals.c.likes, totals.c.views)
-            .join(Topic, Topic.id == totals.c.topic_id)
-            .where(Topic.deleted_at.is_(None))
+            select(ranked).where(
+                or_(
+                    and_(ranked.c.by_likes <= TOP_CONTENT, ranked.c.likes > 0),
+                    and_(ranked.c.by_views <= TOP_CONTENT, ranked.c.views > 0),
+                )
+            )
         )
     ).all()
-    top_likes = heapq.nsmallest(
-        10, ((-int(n), topic_id) for topic_id, n, _views in rows if n and n > 0)
+    top_likes = sorted(
+        (-int(row.likes), row.topic_id)
+        for row in rows
+        if row.by_likes <= TOP_CONTENT and row.likes > 0
     )
-    top_views = heapq.nsmallest(
-        10, ((-int(n), topic_id) for topic_id, _likes, n in rows if n and n > 0)
+    top_views = sorted(
+        (-int(row.views), row.topic_id)
+        for row in rows
+        if row.by_views <= TOP_CONTENT and row.views > 0
     )
     wanted = {topic_id for _n, topic_id in (*top_likes, *top_views)}
     titles: dict[int, str] = {}

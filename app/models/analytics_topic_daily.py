@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import Date
+from sqlalchemy import Date, Index
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, BigIntId
@@ -18,6 +18,12 @@ class AnalyticsTopicDaily(Base):
     """
 
     __tablename__ = "analytics_topic_daily"
+    # Top content sums a range of days from the index alone (migration 0015).
+    __table_args__ = (
+        Index(
+            "ix_analytics_topic_daily_day_topic_likes_views", "day", "topic_id", "likes", "views"
+        ),
+    )
 
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     topic_id: Mapped[int] = mapped_column(BigIntId, primary_key=True)

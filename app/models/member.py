@@ -4,7 +4,7 @@ import enum
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Date, ForeignKey, String, Text
+from sqlalchemy import Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Base, BigIntId, IdMixin, utcnow
@@ -22,6 +22,8 @@ class Role(enum.StrEnum):
 
 class Member(IdMixin, Base):
     __tablename__ = "members"
+    # The dashboard's rank distribution counts members per rank from the index (migration 0015).
+    __table_args__ = (Index("ix_members_role_rank_id", "role", "rank_id"),)
 
     email: Mapped[str] = mapped_column(String(254), unique=True)
     handle: Mapped[str] = mapped_column(String(30), unique=True)

@@ -204,3 +204,48 @@ async def test_engagement_decay_rfm_and_deciles(client, member_factory, login, d
     page = await client.get("/ops/scores")
     assert page.status_code == 200
     assert "Decile analysis" in page.text
+
+
+async def test_rank_distribution_and_top_content(client, member_factory, login, database):
+    from sqlalchemy import update
+
+    from app.models import AnalyticsTopicDaily, Member, Rank, Topic
+
+    fans = [await member_factory() for _ in range(4)]
+    async with database.transaction() as session:
+        low = Rank(name_en="Bronze", name_ja="ブロンズ", threshold=0)
+        high = Rank(name_en="Gold", name_ja="ゴールド", threshold=500)
+        session.add_all([low, high])
+        await session.flush()
+        for fan, rank in zip(fans, (low, low, high, None), strict=True):
+            await session.execute(
+                update(Member).where(Member.id == fan.id).values(rank_id=rank and rank.id)
+            )
+    day = date(2025, 6, 10)
+    topics = [await make_question(database, fans[0], at(day)) for _ in range(13)]
+    async with database.transaction() as session:
+        for n, topic_id in enumerate(topics):
+            # Likes rise with n, visitors fall; the first topic is deleted and must not show.
+            session.add(AnalyticsTopicDaily(day=day, topic_id=topic_id, likes=n + 1, views=50 - n))
+        session.add(
+            AnalyticsTopicDaily(
+                day=day - timedelta(days=30), topic_id=topics[1], likes=99, views=99
+            )
+        )
+        await session.execute(
+            update(Topic).where(Topic.id == topics[0]).values(deleted_at=clock.now())
+        )
+    await login(client, await member_factory(role=Role.admin))
+
+    ranks = (await client.get("/ops/export/ranks.csv?start=2025-06-01&end=2025-06-30")).text
+    assert "Bronze,2" in ranks
+    assert "Gold,1" in ranks
+    # The fourth fan and the admin (not a member of the population) aside: one without a rank.
+    assert "No rank yet,1" in ranks
+
+    likes = (await client.get("/ops/export/top_likes.csv?start=2025-06-01&end=2025-06-30")).text
+    liked = [line.split(",")[0] for line in likes.strip().splitlines()[1:]]
+    assert liked == [str(t) for t in reversed(topics[3:])]  # ten, most liked first
+    views = (await client.get("/ops/export/top_views.csv?start=2025-06-01&end=2025-06-30")).text
+    viewed = [line.split(",")[0] for line in views.strip().splitlines()[1:]]
+    assert viewed == [str(t) for t in topics[1:11]]  # the deleted topics[0] had the most
