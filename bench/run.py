@@ -669,7 +669,14 @@ async def _fixtures(url: str, token_count: int) -> Fixtures:
                 "SELECT slug FROM categories WHERE kind = 'discussion' ORDER BY topic_count DESC"
             )
         )[0][0]
-        deep = (await rows("SELECT id, post_count FROM topics ORDER BY post_count DESC LIMIT 1"))[0]
+        # A discussion: its pages read in order, so a post number is a cursor (a question's
+        # cursor is the answers' sort key instead).
+        deep = (
+            await rows(
+                "SELECT id, post_count FROM topics WHERE kind = 'discussion' "
+                "ORDER BY post_count DESC LIMIT 1"
+            )
+        )[0]
         discussions = await rows(
             "SELECT id FROM topics WHERE kind = 'discussion' AND post_count >= 20 "
             "ORDER BY post_count, id"
