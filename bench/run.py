@@ -1207,8 +1207,8 @@ def render_report(
         f"- Date: {started.strftime('%Y-%m-%d %H:%M UTC')}",
         f"- Command: `{args.command_line}`",
         f"- Machine: {os.cpu_count()} cores ({cpu}){memory}, Python {platform.python_version()}; "
-        "the cores are shared with other work (tests of parallel branches were running), so "
-        "absolute numbers drift: compare the ratios, which are measured in the same run.",
+        "the load generator, the server and the reference share these cores, so absolute "
+        "numbers drift between runs: compare the ratios, which are measured in the same run.",
         f"- Load: {LOADERS[loader]}, "
         f"{CONNECTIONS} connections, {args.duration:g} s per page after a warm-up; "
         f"single-request times are the median of {args.single} sequential requests.",
