@@ -120,7 +120,7 @@ async def load_ladder(session: AsyncSession) -> Ladder:
     return ladder
 
 
-_read_at = -math.inf  # time.monotonic() of the last load_ladder() in this process
+_read_at = -math.inf  # time.monotonic() when page_ladder() last read the ranks in this process
 
 
 async def page_ladder(session: AsyncSession, max_age: float) -> Ladder:

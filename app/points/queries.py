@@ -140,14 +140,7 @@ _DAYS_WHERE = (
     _activities.verb != verbs.RANK_REACHED,
 )
 _KINDS_WHERE = (_ledger.member_id == bindparam("member_id"),)
-_WEEKLY_POINTS = select(_totals.start, _totals.points).where(*_WEEKLY_WHERE)
-_ACTIVITY_DAYS = select(_activities.day, func.count()).where(*_DAYS_WHERE).group_by(_activities.day)
-_BREAKDOWN = (
-    select(_ledger.kind, func.sum(_ledger.lifetime_delta))
-    .where(*_KINDS_WHERE)
-    .group_by(_ledger.kind)
-)
-# The three together, one round trip for the profile page: (part, day, kind, number) rows.
+# The three figures in one round trip: (part, day, kind, number) rows.
 _PROFILE_FIGURES = union_all(
     select(literal_column("'week'"), _totals.start, cast(null(), String), _totals.points).where(
         *_WEEKLY_WHERE
@@ -183,31 +176,6 @@ def _kind_totals(rows: Iterable[tuple[str, Any]]) -> list[tuple[str, int]]:
     return sorted(totals, key=lambda item: (-item[1], item[0]))
 
 
-async def weekly_points(
-    session: AsyncSession, member_id: int, weeks: int = 12
-) -> list[tuple[date, int]]:
-    """Points per week for the last ``weeks`` weeks (oldest first), from the period totals."""
-    first = _first_week(weeks)
-    rows = dict(
-        (await session.execute(_WEEKLY_POINTS, {"member_id": member_id, "first": first})).all()
-    )
-    return _week_list(first, weeks, rows)
-
-
-async def activity_days(session: AsyncSession, member_id: int, days: int = 365) -> dict[date, int]:
-    """Activities per community day over the last year (rank-ups excluded: not the member's
-    doing). An index-only scan of (actor_id, occurred_at, verb, day)."""
-    since = _since(days)
-    rows = (await session.execute(_ACTIVITY_DAYS, {"member_id": member_id, "since": since})).all()
-    return {day: int(count) for day, count in rows}
-
-
-async def breakdown(session: AsyncSession, member_id: int) -> list[tuple[str, int]]:
-    """Lifetime points by kind of activity, largest first (reversals net out)."""
-    rows = (await session.execute(_BREAKDOWN, {"member_id": member_id})).all()
-    return _kind_totals(rows)
-
-
 @dataclass(frozen=True)
 class ProfileFigures:
     weeks: list[tuple[date, int]]
@@ -218,7 +186,11 @@ class ProfileFigures:
 async def profile_figures(
     session: AsyncSession, member_id: int, *, weeks: int = 12, days: int = 365
 ) -> ProfileFigures:
-    """What weekly_points, activity_days and breakdown give, read in one statement."""
+    """A member's profile figures, read in one statement: points per week for the last
+    ``weeks`` weeks (oldest first, from the period totals); activities per community day over
+    the last ``days`` days (rank-ups excluded: not the member's doing; an index-only scan of
+    (actor_id, occurred_at, verb, day)); lifetime points by kind, largest first (reversals
+    net out)."""
     first = _first_week(weeks)
     params = {"member_id": member_id, "first": first, "since": _since(days)}
     week_rows: dict[date, Any] = {}
