@@ -28,6 +28,10 @@ class Settings(BaseSettings):
     base_url: str = "http://127.0.0.1:8000"
     community_timezone: str = "Asia/Tokyo"
     default_locale: Literal["en", "ja"] = "ja"
+    # Database connections each serving process keeps open. Every concurrent request holds one
+    # for its duration; past the pool, connections are opened and closed per request, which on
+    # SQLite also means a cold page cache and on PostgreSQL a new backend.
+    database_pool_size: int = Field(default=20, ge=1, le=200)
     redis_url: str = ""
     smtp_url: str = ""
     mail_from: str = "Kizuna <no-reply@localhost>"

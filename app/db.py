@@ -55,10 +55,19 @@ def create_engine(settings: Settings, *, create: bool = True) -> AsyncEngine:
                 url = parsed.set(
                     database=f"file:{parsed.database}", query={"mode": "rw", "uri": "true"}
                 ).render_as_string(hide_password=False)
-        engine = create_async_engine(url, connect_args={"timeout": BUSY_TIMEOUT_SECONDS})
+        pool: dict[str, Any] = {}
+        if ":memory:" not in url:
+            # Kept connections keep their page cache warm; overflow ones are closed on return.
+            pool = {"pool_size": settings.database_pool_size, "max_overflow": 10}
+        engine = create_async_engine(url, connect_args={"timeout": BUSY_TIMEOUT_SECONDS}, **pool)
         _tune_sqlite(engine)
     else:
-        engine = create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+        engine = create_async_engine(
+            url,
+            pool_size=settings.database_pool_size,
+            max_overflow=10,
+            pool_pre_ping=True,
+        )
     _connect_errors_are_outages(engine)
     return engine
 

@@ -933,6 +933,15 @@ def build_pages(fixtures: Fixtures) -> list[Page]:
     return pages
 
 
+def select_pages(pages: list[Page], wanted: str, parser: argparse.ArgumentParser) -> list[Page]:
+    """The pages named in ``--pages`` (all of them when it is empty), in the usual order."""
+    keys = {key.strip() for key in wanted.split(",") if key.strip()}
+    unknown = keys - {page.key for page in pages}
+    if unknown:
+        parser.error(f"unknown page(s) {', '.join(sorted(unknown))}")
+    return [page for page in pages if not keys or page.key in keys]
+
+
 def fill_write_requests(
     pages: list[Page], fixtures: Fixtures, work: Path, count: int, run_id: str
 ) -> None:
@@ -1404,6 +1413,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="tiny data, 1 worker, 1 s per page: proves the harness works",
     )
     parser.add_argument("--keep", action="store_true", help="keep PostgreSQL benchmark databases")
+    parser.add_argument(
+        "--pages",
+        default="",
+        help="measure only these pages (comma-separated keys, e.g. topic,like); default all",
+    )
+    parser.add_argument(
+        "--skip-recompute", action="store_true", help="do not time the full analytics recompute"
+    )
     args = parser.parse_args(argv)
     args.command_line = "python bench/run.py " + " ".join(
         shlex.quote(arg) for arg in (argv if argv is not None else sys.argv[1:])
@@ -1448,11 +1465,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         reports.append(report)
         try:
-            log("timing the full analytics recompute")
-            report.recompute_seconds, report.recompute = time_recompute(url)
-            log(f"  recompute: {report.recompute_seconds} s, {report.recompute}")
+            if not args.skip_recompute:
+                log("timing the full analytics recompute")
+                report.recompute_seconds, report.recompute = time_recompute(url)
+                log(f"  recompute: {report.recompute_seconds} s, {report.recompute}")
             fixtures = asyncio.run(_fixtures(url, 1000))
-            report.pages = build_pages(fixtures)
+            report.pages = select_pages(build_pages(fixtures), args.pages, parser)
             for workers in [int(w) for w in str(args.workers).split(",")]:
                 report.runs.append(measure(report, url, workers, fixtures, args, loader, work))
                 args.output.write_text(render_report(reports, args, loader, started))

@@ -9,13 +9,17 @@ Whole posts are kept the same way (:func:`post_html`): a rendered post is a pure
 the post's row, its author's badges, the reader's relation to it (anonymous, author, staff,
 may reply, may accept, read up to where) and the reader's language and time zone. The cache
 key is all of those values, so an edit, a like, a hidden post or a renamed rank is a new key
-and no write has to invalidate anything, in this process or any other.
+and no write has to invalidate anything, in this process or any other. Rows of a topic list
+are kept the same way (:func:`topic_row_html`): a row is a pure function of the topic's
+summary (counters, last poster, tags, the reader's read marker), whether the list is one
+category's, and the reader's language and time zone.
 """
 
 from __future__ import annotations
 
 import secrets
 from collections import OrderedDict
+from collections.abc import Callable
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -24,6 +28,7 @@ from jinja2 import pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
 
+from app.forums.queries import TopicSummary
 from app.kit import i18n
 from app.kit.templating import environment
 from app.points.ladder import current_ladder
@@ -31,6 +36,8 @@ from app.points.ladder import current_ladder
 _KEPT = 16384
 # Rendered posts kept per process (a post is 1-3 KB of HTML, its key about as much again).
 POSTS_KEPT = 4096
+# Rendered topic-list rows kept per process (a row is about 1 KB of HTML).
+ROWS_KEPT = 4096
 # Stands for the reader's CSRF token in a kept post; random per process, so no post body can
 # contain it, and replaced by the real token on the way out.
 _CSRF_SLOT = secrets.token_hex(16)
@@ -44,7 +51,31 @@ _POST_CONTEXT = (
     "can_moderate",
     "can_accept",
 )
-_posts: OrderedDict[tuple[Any, ...], str] = OrderedDict()
+
+
+class _Kept:
+    """A bounded map from a rendering's full key to its HTML, least recently used out first."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._html: OrderedDict[tuple[Any, ...], str] = OrderedDict()
+
+    def get(self, key: tuple[Any, ...], render: Callable[[], str]) -> str:
+        html = self._html.get(key)
+        if html is None:
+            html = self._html[key] = render()
+            if len(self._html) > self.size:
+                self._html.popitem(last=False)
+        else:
+            self._html.move_to_end(key)
+        return html
+
+    def clear(self) -> None:
+        self._html.clear()
+
+
+_posts = _Kept(POSTS_KEPT)
+_rows = _Kept(ROWS_KEPT)
 
 
 @lru_cache(maxsize=_KEPT)
@@ -99,21 +130,43 @@ def _post_key(context: Context, post: Any) -> tuple[Any, ...]:
 @pass_context
 def post_html(context: Context, post: Any) -> Markup:
     """``post_article(post)`` for this reader, rendered once per distinct key and kept."""
-    key = _post_key(context, post)
-    html = _posts.get(key)
-    if html is None:
+
+    def render() -> str:
         values = {name: context.get(name) for name in _POST_CONTEXT}
-        html = (
+        return (
             environment()
             .get_template("forums/_post.html")
             .render(**values, post=post, csrf_token=_CSRF_SLOT)
         )
-        _posts[key] = html
-        if len(_posts) > POSTS_KEPT:
-            _posts.popitem(last=False)
-    else:
-        _posts.move_to_end(key)
+
+    html = _posts.get(_post_key(context, post), render)
     return Markup(html.replace(_CSRF_SLOT, context.get("csrf_token") or ""))
+
+
+def _row_key(context: Context, topic: TopicSummary) -> tuple[Any, ...]:
+    """Every value ``forums/_topic_row.html`` reads."""
+    return (
+        *(tuple(value) if isinstance(value, list) else value for value in vars(topic).values()),
+        bool(context.get("category")),
+        i18n.get_locale(),
+        i18n.get_timezone(),
+        current_ladder(),  # rank badges; a changed ladder is a new object
+    )
+
+
+@pass_context
+def topic_row_html(context: Context, topic: TopicSummary) -> Markup:
+    """One topic-list row for this reader, rendered once per distinct key and kept."""
+    category = context.get("category")
+
+    def render() -> str:
+        return (
+            environment()
+            .get_template("forums/_topic_row.html")
+            .render(topic=topic, category=category)
+        )
+
+    return Markup(_rows.get(_row_key(context, topic), render))
 
 
 def install() -> None:
@@ -121,3 +174,4 @@ def install() -> None:
     env.filters["when_cached"] = when_cached
     env.globals["likes_label"] = likes_label
     env.globals["post_html"] = post_html
+    env.globals["topic_row_html"] = topic_row_html

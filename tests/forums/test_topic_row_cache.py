@@ -1,0 +1,90 @@
+"""Topic-list rows are kept per process (app/forums/rendering.py): whatever changes a topic, its
+people's badges or the reader's relation to it, the list shows what it would show without the
+cache."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import update
+
+from app.models import Member, Rank
+
+
+def _row(page: str, topic_id: int) -> str:
+    match = re.search(
+        rf'<tr class="topic-row[^"]*">(?:(?!</tr>).)*?/t/{topic_id}".*?</tr>', page, re.S
+    )
+    assert match, f"topic {topic_id} is listed"
+    return match.group(0)
+
+
+def _likes(row: str) -> int:
+    match = re.search(r'<span class="sr-only">Likes </span>(\d+)', row)
+    assert match, row
+    return int(match.group(1))
+
+
+async def test_likes_replies_and_rank_renames_show_at_once(
+    client, make_client, member_factory, login, forum, database
+):
+    category = await forum.category()
+    author = await member_factory(name="Aiko")
+    fan = await member_factory(name="Ben")
+    topic = await forum.topic(author, category, title="Kept rows stay true")
+    post_id = (await client.get(f"/api/v1/topics/{topic.id}")).json()["posts"][0]["id"]
+
+    for path in ("/", f"/c/{category.slug}"):
+        assert _likes(_row((await client.get(path)).text, topic.id)) == 0
+
+    fan_browser = make_client()
+    await login(fan_browser, fan)
+    liked = await fan_browser.send_json("PUT", f"/api/v1/posts/{post_id}/like")
+    assert liked.status_code == 200, liked.text
+    await forum.reply(fan, topic, body="Me too!")
+    for path in ("/", f"/c/{category.slug}"):
+        row = _row((await client.get(path)).text, topic.id)
+        assert _likes(row) == 1
+        assert '<span class="sr-only">Replies </span>1<' in row
+        assert "Ben" in row  # the last poster
+
+    async with database.transaction() as session:
+        rank = Rank(name_en="Starter", name_ja="スターター", threshold=0, colour="#336699")
+        session.add(rank)
+        await session.flush()
+        await session.execute(update(Member).where(Member.id == author.id).values(rank_id=rank.id))
+    assert "Starter" in _row((await client.get("/")).text, topic.id)
+    async with database.transaction() as session:  # an admin renames the rank
+        await session.execute(update(Rank).where(Rank.id == rank.id).values(name_en="Trailblazer"))
+    renamed = _row((await client.get("/")).text, topic.id)
+    assert "Trailblazer" in renamed
+    assert "Starter" not in renamed
+
+
+async def test_each_reader_and_list_gets_its_own_row(
+    client, make_client, member_factory, login, forum
+):
+    category = await forum.category(name_en="Cameras", name_ja="カメラ")
+    author = await member_factory()
+    reader = await member_factory()
+    topic = await forum.topic(author, category, title="Which lens first?")
+
+    # The home page names the category; the category's own list does not repeat it.
+    assert "Cameras" in _row((await client.get("/")).text, topic.id)
+    assert "Cameras" not in _row((await client.get(f"/c/{category.slug}")).text, topic.id)
+
+    browser = make_client()
+    await login(browser, reader)
+    assert "badge new" in _row((await browser.get("/")).text, topic.id)
+    assert "badge new" not in _row((await client.get("/")).text, topic.id)
+    await browser.get(f"/t/{topic.id}")  # read it
+    assert "badge new" not in _row((await browser.get("/")).text, topic.id)
+
+    await forum.reply(author, topic, body="Any prime lens is a good start.")
+    unread = _row((await browser.get("/")).text, topic.id)
+    assert "1 unread" in unread
+    assert "unread" not in _row((await client.get("/")).text, topic.id)
+
+    japanese = _row((await client.get("/", headers={"Accept-Language": "ja"})).text, topic.id)
+    assert "カメラ" in japanese
+    assert "Cameras" not in japanese
