@@ -36,6 +36,7 @@ from sqlalchemy.pool import NullPool
 from sqlalchemy.util import await_only
 
 from app.config import Settings
+from app.kit.sqlite_driver import sqlite_url
 
 logger = logging.getLogger(__name__)
 AfterCommit = Callable[[], Awaitable[None]]
@@ -59,7 +60,9 @@ def create_engine(settings: Settings, *, create: bool = True) -> AsyncEngine:
         if ":memory:" not in url:
             # Kept connections keep their page cache warm; overflow ones are closed on return.
             pool = {"pool_size": settings.database_pool_size, "max_overflow": 10}
-        engine = create_async_engine(url, connect_args={"timeout": BUSY_TIMEOUT_SECONDS}, **pool)
+        engine = create_async_engine(
+            sqlite_url(url), connect_args={"timeout": BUSY_TIMEOUT_SECONDS}, **pool
+        )
         _tune_sqlite(engine)
     else:
         engine = create_async_engine(
@@ -74,7 +77,7 @@ def create_engine(settings: Settings, *, create: bool = True) -> AsyncEngine:
 
 def create_engine_unpooled(url: str) -> AsyncEngine:
     """For one-off commands (migrations, checks) that must not keep connections around."""
-    engine = create_async_engine(url, poolclass=NullPool)
+    engine = create_async_engine(sqlite_url(url), poolclass=NullPool)
     if url.startswith("sqlite"):
         _tune_sqlite(engine)
     return engine
