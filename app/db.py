@@ -3,7 +3,10 @@
 SQLite is tuned for a web server: WAL so readers never wait for the writer, foreign keys on,
 a busy timeout, and write transactions that take the write lock up front (``BEGIN IMMEDIATE``)
 so concurrent writers queue instead of failing half-way with "database is locked".
-Read-only requests use a deferred transaction and never block anyone.
+Read-only requests use a deferred transaction and never block anyone; on SQLite they have an
+engine of their own whose connections refuse writes (``PRAGMA query_only``) and run each
+statement on the event loop's thread, with no trip to aiosqlite's (app.kit.sqlite_driver).
+A GET that must write (a confirmation link) opens a write transaction of its own.
 
 Within one process, writers queue on an asyncio lock before ``BEGIN IMMEDIATE`` and hand it
 on the moment the previous ``COMMIT`` returns. Left to SQLite alone, each waiter sleeps in the
@@ -44,9 +47,13 @@ _BEGIN_OPTION = "kizuna_begin"
 BUSY_TIMEOUT_SECONDS = 30
 
 
-def create_engine(settings: Settings, *, create: bool = True) -> AsyncEngine:
+def create_engine(
+    settings: Settings, *, create: bool = True, read_only: bool = False
+) -> AsyncEngine:
     """``create=False`` (the server): a missing SQLite file is an outage, answered with 503
-    until the file is back, rather than silently replaced by a new, empty database."""
+    until the file is back, rather than silently replaced by a new, empty database.
+    ``read_only`` (SQLite): connections that refuse writes and run their statements on the
+    event loop's thread (app.kit.sqlite_driver)."""
     url = settings.resolved_database_url
     if url.startswith("sqlite"):
         if ":memory:" not in url:
@@ -61,7 +68,9 @@ def create_engine(settings: Settings, *, create: bool = True) -> AsyncEngine:
             # Kept connections keep their page cache warm; overflow ones are closed on return.
             pool = {"pool_size": settings.database_pool_size, "max_overflow": 10}
         engine = create_async_engine(
-            sqlite_url(url), connect_args={"timeout": BUSY_TIMEOUT_SECONDS}, **pool
+            sqlite_url(url, inline=read_only),
+            connect_args={"timeout": BUSY_TIMEOUT_SECONDS},
+            **pool,
         )
         _tune_sqlite(engine)
     else:
@@ -205,13 +214,20 @@ def database_unavailable(exc: BaseException) -> bool:
 
 
 class Database:
-    """Holds the engine and two session factories: deferred reads and locking writes."""
+    """Holds the engines and two session factories: deferred reads and locking writes.
+
+    On a SQLite file, reads have an engine of their own whose connections refuse writes and
+    run statements on the event loop's thread (see app.kit.sqlite_driver); elsewhere both
+    factories share one engine."""
 
     def __init__(self, settings: Settings, *, create: bool = True) -> None:
         self.settings = settings
         self.engine = create_engine(settings, create=create)
         self.is_sqlite = settings.is_sqlite
-        self._read = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
+        self.read_engine = self.engine
+        if self.is_sqlite and ":memory:" not in settings.resolved_database_url:
+            self.read_engine = create_engine(settings, create=create, read_only=True)
+        self._read = async_sessionmaker(self.read_engine, expire_on_commit=False, autoflush=False)
         writer = self.engine.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
         self._write = async_sessionmaker(writer, expire_on_commit=False, autoflush=False)
 
@@ -232,6 +248,8 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self.read_engine is not self.engine:
+            await self.read_engine.dispose()
 
 
 def after_commit(session: AsyncSession, callback: AfterCommit) -> None:

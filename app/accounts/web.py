@@ -16,6 +16,7 @@ from app.accounts import service
 from app.accounts.deps import CurrentMember, OptionalMember, SessionDep
 from app.accounts.schemas import PasswordChangeIn, ProfileIn, SignInIn, SignUpIn
 from app.config import get_settings
+from app.db import get_database
 from app.kit import ratelimit
 from app.kit.errors import KizunaError, NotFound
 from app.kit.flash import flash
@@ -203,7 +204,7 @@ async def signup(request: Request, session: SessionDep) -> Response:
 
 
 @router.get("/activate/{token}")
-async def activate(request: Request, token: str, session: SessionDep) -> Response:
+async def activate(request: Request, token: str) -> Response:
     value = unsign_value(get_settings().secret_key, "activate", token)
     if not isinstance(value, dict) or time.time() - int(value.get("t", 0)) > ACTIVATION_SECONDS:
         return render(
@@ -212,17 +213,20 @@ async def activate(request: Request, token: str, session: SessionDep) -> Respons
             {"status": 400, "message": _("This confirmation link is invalid or has expired.")},
             status_code=400,
         )
-    member = await session.get(Member, int(value.get("m", 0)))
-    if member is None or member.email != value.get("e"):
-        raise NotFound()
-    await service.verify_email(session, member)
-    new = await service.start_session(
-        session,
-        member,
-        previous_token=request.cookies.get(SESSION_COOKIE),
-        ip=client_ip(request),
-        user_agent=request.headers.get("user-agent", ""),
-    )
+    # A link, so a GET: its session is read-only, and the activation is written in a short
+    # write transaction of its own (as opening a notification is).
+    async with get_database().transaction() as session:
+        member = await session.get(Member, int(value.get("m", 0)))
+        if member is None or member.email != value.get("e"):
+            raise NotFound()
+        await service.verify_email(session, member)
+        new = await service.start_session(
+            session,
+            member,
+            previous_token=request.cookies.get(SESSION_COOKIE),
+            ip=client_ip(request),
+            user_agent=request.headers.get("user-agent", ""),
+        )
     response = RedirectResponse("/", status_code=303)
     _set_session_cookie(response, new.token)
     flash(response, _("Welcome, %(name)s! Your account is ready.", name=member.display_name))

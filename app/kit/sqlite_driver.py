@@ -1,4 +1,5 @@
-"""SQLAlchemy's aiosqlite dialect, with one trip to the connection's thread per statement.
+"""SQLAlchemy's aiosqlite dialect, with one trip to the connection's thread per statement, or
+none at all for read-only connections.
 
 aiosqlite runs each SQLite connection in a thread of its own, and every call on it is a trip
 there and back: a queue put, a thread wake-up, a loop wake-up through the self-pipe. The stock
@@ -7,10 +8,19 @@ the cursor), so a like, which runs about 40 statements, spent 160 trips waiting 
 Here one function does all four in the connection's thread and hands back the rows, the
 description, the row count and the last row id together.
 
+Read-only connections (``inline=True`` in :func:`sqlite_url`, used by the app's read
+sessions) go further and run each statement on the event loop's own thread. A read in WAL mode
+never waits for a lock, and the app's reads take well under a millisecond each, which is less
+than the round trip to a thread plus the hand-over of the GIL that follows it (measured under
+16 concurrent requests: 6.8 -> 5.0 ms of CPU per topic page, 13.5 -> 8.6 per topic list).
+Those connections are opened with ``PRAGMA query_only``, so a write can never happen on them
+(it could wait for the write lock with the whole event loop). Writers keep their thread: a
+writer may wait in SQLite's busy handler for another process.
+
 Nothing else changes: same SQL, same transactions, same errors (sqlite3's exceptions, which
 aiosqlite re-exports, are raised and translated by SQLAlchemy as before). Server-side cursors
 (``stream()``) keep the stock behaviour. :func:`sqlite_url` points a ``sqlite+aiosqlite`` URL
-at this dialect; any other URL is returned unchanged.
+at one of these dialects; any other URL is returned unchanged.
 """
 
 from __future__ import annotations
@@ -29,6 +39,7 @@ from sqlalchemy.dialects.sqlite.aiosqlite import (
 from sqlalchemy.engine import make_url
 
 DRIVER = "kizuna_aiosqlite"
+INLINE_DRIVER = "kizuna_aiosqlite_inline"
 
 
 class _Outcome:
@@ -61,7 +72,7 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
         outcome: _Outcome = self._cursor  # type: ignore[assignment]
         driver = self._connection
 
-        def in_thread() -> list[Any] | None:
+        def in_driver() -> list[Any] | None:
             cursor = driver._conn.cursor()
             try:
                 call(cursor)
@@ -73,8 +84,11 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
             finally:
                 cursor.close()
 
-        async with self._adapt_connection._execute_mutex:
-            rows = await driver._execute(in_thread)
+        if getattr(self._adapt_connection, "inline", False):
+            rows = in_driver()
+        else:
+            async with self._adapt_connection._execute_mutex:
+                rows = await driver._execute(in_driver)
         self._rows = collections.deque(rows) if rows is not None else collections.deque()
 
     async def _execute_async(self, operation: Any, parameters: Any) -> Any:
@@ -92,12 +106,37 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
 class OneTripConnection(AsyncAdapt_aiosqlite_connection):
     __slots__ = ()
     _cursor_cls = OneTripCursor
+    inline = False
+
+
+class InlineConnection(OneTripConnection):
+    """Statements, commits and rollbacks on the calling thread (read-only connections)."""
+
+    __slots__ = ()
+    inline = True
+
+    def commit(self) -> None:
+        if self._connection._connection:
+            self._connection._conn.commit()
+
+    def rollback(self) -> None:
+        if self._connection._connection:
+            self._connection._conn.rollback()
 
 
 class OneTripDBAPI(AsyncAdapt_aiosqlite_dbapi):
+    connection_cls: type[OneTripConnection] = OneTripConnection
+
     def connect(self, *arg: Any, **kw: Any) -> OneTripConnection:
+        if self.connection_cls.inline:
+            # Opened in aiosqlite's thread, then used from the event loop's.
+            kw["check_same_thread"] = False
         stock = super().connect(*arg, **kw)
-        return OneTripConnection(self, stock._connection)
+        return self.connection_cls(self, stock._connection)
+
+
+class InlineDBAPI(OneTripDBAPI):
+    connection_cls = InlineConnection
 
 
 class OneTripDialect(SQLiteDialect_aiosqlite):
@@ -108,12 +147,35 @@ class OneTripDialect(SQLiteDialect_aiosqlite):
         return OneTripDBAPI(__import__("aiosqlite"), __import__("sqlite3"))
 
 
+class InlineDialect(OneTripDialect):
+    supports_statement_cache = True
+
+    @classmethod
+    def import_dbapi(cls) -> OneTripDBAPI:  # type: ignore[override]
+        return InlineDBAPI(__import__("aiosqlite"), __import__("sqlite3"))
+
+    def on_connect(self) -> Any:
+        stock = super().on_connect()
+
+        def read_only(connection: Any) -> None:
+            if stock is not None:
+                stock(connection)
+            cursor = connection.cursor()
+            cursor.execute("PRAGMA query_only = ON")
+            cursor.close()
+
+        return read_only
+
+
 registry.register(f"sqlite.{DRIVER}", __name__, "OneTripDialect")
+registry.register(f"sqlite.{INLINE_DRIVER}", __name__, "InlineDialect")
 
 
-def sqlite_url(url: str) -> str:
-    """``url`` served by this dialect when it names aiosqlite; otherwise unchanged."""
+def sqlite_url(url: str, *, inline: bool = False) -> str:
+    """``url`` served by one of these dialects when it names aiosqlite (``inline``: the
+    read-only one); otherwise unchanged."""
     parsed = make_url(url)
     if parsed.drivername != "sqlite+aiosqlite":
         return url
-    return parsed.set(drivername=f"sqlite+{DRIVER}").render_as_string(hide_password=False)
+    driver = INLINE_DRIVER if inline else DRIVER
+    return parsed.set(drivername=f"sqlite+{driver}").render_as_string(hide_password=False)
