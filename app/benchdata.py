@@ -508,7 +508,10 @@ class PostgresSink(Sink):
                 f'COALESCE((SELECT MAX("{column}") FROM "{table}"), 0) + 1, false)'
             )
         await self.db.execute("SET session_replication_role = origin")
-        await self.db.execute("ANALYZE")
+        # VACUUM as well as ANALYZE: rows loaded by COPY are not yet marked all-visible, so
+        # until autovacuum passes every covering index is read with a heap visit per row
+        # (the profile's ledger sums took 331 ms instead of 12 at full scale).
+        await self.db.execute("VACUUM (ANALYZE)")
         await self.db.close()
 
 

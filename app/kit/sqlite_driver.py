@@ -12,7 +12,8 @@ Statements that cannot wait go further and run on the event loop's own thread: e
 statement of a read-only connection (``inline=True`` in :func:`sqlite_url`, used by the app's
 read sessions), and every statement of a write transaction after its ``BEGIN IMMEDIATE`` (the
 write lock is held by then; the ``BEGIN`` itself, which may wait for another process in the
-busy handler, and ``COMMIT`` still make their trip). A deferred transaction on a writing
+busy handler, and ``COMMIT`` still make their trip; a rollback, which only lets go, runs
+inline). A deferred transaction on a writing
 connection (command-line jobs) keeps the trips, since its first write may wait. A read in WAL mode
 never waits for a lock, and the app's reads take well under a millisecond each, which is less
 than the round trip to a thread plus the hand-over of the GIL that follows it (measured under
@@ -120,9 +121,15 @@ class OneTripConnection(AsyncAdapt_aiosqlite_connection):
         super().__init__(dbapi, connection)
         self.holds_write_lock = False
 
+    def rollback(self) -> None:
+        # Inline: a rollback only lets go (and the pool rolls back every connection it takes
+        # back, so a trip here would be one more per transaction).
+        if self._connection._connection:
+            self._connection._conn.rollback()
+
 
 class InlineConnection(OneTripConnection):
-    """Statements, commits and rollbacks on the calling thread (read-only connections)."""
+    """Statements and commits on the calling thread too (read-only connections)."""
 
     __slots__ = ()
     inline = True
@@ -131,18 +138,13 @@ class InlineConnection(OneTripConnection):
         if self._connection._connection:
             self._connection._conn.commit()
 
-    def rollback(self) -> None:
-        if self._connection._connection:
-            self._connection._conn.rollback()
-
 
 class OneTripDBAPI(AsyncAdapt_aiosqlite_dbapi):
     connection_cls: type[OneTripConnection] = OneTripConnection
 
     def connect(self, *arg: Any, **kw: Any) -> OneTripConnection:
-        if self.connection_cls.inline:
-            # Opened in aiosqlite's thread, then used from the event loop's.
-            kw["check_same_thread"] = False
+        # Opened in aiosqlite's thread, then also used from the event loop's.
+        kw["check_same_thread"] = False
         stock = super().connect(*arg, **kw)
         return self.connection_cls(self, stock._connection)
 

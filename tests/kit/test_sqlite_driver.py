@@ -1,0 +1,71 @@
+"""The SQLite dialect of app/kit/sqlite_driver.py: the same results as the stock adapter, read
+sessions that cannot write, and write transactions that wait for the lock only at BEGIN."""
+
+from __future__ import annotations
+
+import aiosqlite.core
+import pytest
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import OperationalError
+
+from app.models import Category
+
+
+@pytest.fixture(autouse=True)
+def _sqlite_only(database):
+    if not database.is_sqlite:
+        pytest.skip("the SQLite driver (PostgreSQL runs through asyncpg)")
+
+
+@pytest.fixture
+def trips(monkeypatch):
+    """How many calls were sent to aiosqlite's connection threads."""
+    counted = {"n": 0}
+    real = aiosqlite.core.Connection._execute
+
+    async def counting(self, fn, *args, **kwargs):
+        counted["n"] += 1
+        return await real(self, fn, *args, **kwargs)
+
+    monkeypatch.setattr(aiosqlite.core.Connection, "_execute", counting)
+    return counted
+
+
+def _category(slug: str) -> Category:
+    return Category(slug=slug, name_en=slug.title(), name_ja=slug, description_en="")
+
+
+async def test_rows_ids_and_counts_come_back_as_before(database, trips):
+    for write in (True, False):  # open one pooled connection of each kind first
+        async with database.transaction(write=write) as session:
+            await session.execute(select(1))
+    trips["n"] = 0
+    async with database.transaction() as session:
+        first, second = _category("cameras"), _category("lenses")
+        session.add_all([first, second])
+        await session.flush()  # ids come back from the inserts
+        assert first.id > 0
+        assert second.id > first.id
+        changed = await session.execute(
+            update(Category).where(Category.slug.in_(["cameras", "lenses"])).values(position=7)
+        )
+        assert changed.rowcount == 2
+    async with database.transaction(write=False) as session:
+        rows = (
+            await session.execute(select(Category.slug, Category.position).order_by(Category.slug))
+        ).all()
+        assert [(slug, position) for slug, position in rows] == [("cameras", 7), ("lenses", 7)]
+    # Inside the write transaction only BEGIN IMMEDIATE and COMMIT went to the thread; the
+    # read session's statements and its commit ran on the loop's thread.
+    assert trips["n"] == 2
+
+
+async def test_a_read_session_refuses_to_write(database):
+    async with database.transaction(write=False) as session:
+        session.add(_category("sneaky"))
+        with pytest.raises(OperationalError, match="readonly"):
+            await session.flush()
+        await session.rollback()
+    async with database.transaction(write=False) as session:
+        count = await session.scalar(select(func.count()).select_from(Category))
+    assert count == 0
