@@ -70,9 +70,6 @@ class _Kept:
             self._html.move_to_end(key)
         return html
 
-    def clear(self) -> None:
-        self._html.clear()
-
 
 _posts = _Kept(POSTS_KEPT)
 _rows = _Kept(ROWS_KEPT)
