@@ -29,8 +29,10 @@ Listener = Callable[[AsyncSession, Activity], Awaitable[None]]
 _listeners: list[Listener] = []
 
 
-async def _lock_members(session: AsyncSession, *member_ids: int | None) -> None:
-    """Take the concerned members' row locks in id order (see the module's lock order)."""
+async def lock_members(session: AsyncSession, *member_ids: int | None) -> None:
+    """Take the concerned members' row locks in id order (see the module's lock order). An
+    action that records several activities concerning different members calls this first
+    with all of them, so it never holds one member's row while waiting for another's."""
     ids = sorted({member_id for member_id in member_ids if member_id is not None})
     if len(ids) > 1 and session.get_bind().dialect.name == "postgresql":
         await session.execute(
@@ -110,7 +112,7 @@ async def record(
     new_id = (await session.execute(stmt, params)).scalar_one_or_none()
     if new_id is None:
         return None
-    await _lock_members(session, actor_id, recipient_id)
+    await lock_members(session, actor_id, recipient_id)
     activity = Activity(id=new_id, **values)
     for listener in _listeners:
         await listener(session, activity)

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import case, delete, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.activity import service as activity
 from app.activity import verbs
@@ -547,11 +548,24 @@ async def unlike_post(session: AsyncSession, viewer: Member, post_id: int) -> tu
 async def set_accepted(
     session: AsyncSession, viewer: Member, topic: Topic, post: Post | None
 ) -> None:
-    previous = topic.accepted_post_id
+    # The question's row first (as likes and replies take it before any member's), read
+    # afresh under its lock: a concurrent switch may have changed the choice since the topic
+    # was loaded. Then every member the switch concerns, in id order, before recording
+    # anything: an unaccept and an accept concern different answerers, and taking them one
+    # activity at a time deadlocked against an asker switching the other way (PostgreSQL).
+    previous = await session.scalar(
+        select(Topic.accepted_post_id).where(Topic.id == topic.id).with_for_update()
+    )
+    set_committed_value(topic, "accepted_post_id", previous)
     if previous == (post.id if post else None):
         return
+    previous_author = None
     if previous is not None:
         previous_author = await session.scalar(select(Post.author_id).where(Post.id == previous))
+    await activity.lock_members(
+        session, viewer.id, previous_author, post.author_id if post else None
+    )
+    if previous is not None:
         await activity.record(
             session,
             verbs.ANSWER_UNACCEPTED,

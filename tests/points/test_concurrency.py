@@ -179,3 +179,62 @@ async def test_members_liking_each_other_at_once_all_succeed(server, member_fact
         # eight likes received, and the day's first visit (their first request)
         assert await totals(database, member) == (lifetime + 9, spendable + 9)
     assert await _points_check() == 0
+
+
+async def _question_with_answers(database: Database, asker: Any, answerers: list[Any]) -> list[int]:
+    """A question by ``asker`` answered once by each of ``answerers``: the answers' post ids."""
+    from app.forums import service as forums
+    from app.forums.schemas import CategoryIn, ReplyIn, TopicIn
+    from app.models import Category, Member
+
+    async with database.transaction() as session:
+        category = await session.scalar(select(Category).where(Category.slug == "askhere"))
+        if category is None:
+            category = await forums.create_category(
+                session, CategoryIn(slug="askhere", name_en="Ask here", kind="question")
+            )
+        writer = await session.get(Member, asker.id)
+        assert writer is not None
+        topic, _post = await forums.create_topic(
+            session,
+            writer,
+            TopicIn(category_id=category.id, title="Which lens first?", body="Help me choose."),
+        )
+        answers = []
+        for answerer in answerers:
+            member = await session.get(Member, answerer.id)
+            assert member is not None
+            post, _context = await forums.create_reply(
+                session, member, topic.id, ReplyIn(body="This one, in my experience.")
+            )
+            answers.append(post.id)
+        return answers
+
+
+async def test_askers_switching_answers_by_the_same_people_all_succeed(
+    server, member_factory, database
+):
+    """Two askers keep switching their accepted answer between two members who answered both
+    questions, in opposite orders, all at once: every switch succeeds (no lock-order
+    deadlock between the answerers' rows on PostgreSQL) and the points still add up."""
+    askers = [await member_factory(locale="en") for _ in range(2)]
+    first, second = await member_factory(locale="en"), await member_factory(locale="en")
+    plans = [
+        (askers[0], await _question_with_answers(database, askers[0], [first, second])),
+        (askers[1], await _question_with_answers(database, askers[1], [second, first])),
+    ]
+    tokens = {asker.id: await api_token(database, asker) for asker, _answers in plans}
+    limits = httpx.Limits(max_connections=REQUESTS, max_keepalive_connections=REQUESTS)
+    async with httpx.AsyncClient(timeout=120, limits=limits) as http:
+        responses = await asyncio.gather(
+            *(
+                http.put(
+                    f"{server}/api/v1/posts/{answers[turn % 2]}/accept",
+                    headers={"Authorization": f"Bearer {tokens[asker.id]}"},
+                )
+                for turn in range(12)
+                for asker, answers in plans
+            )
+        )
+    assert [response.status_code for response in responses if response.status_code >= 400] == []
+    assert await _points_check() == 0
