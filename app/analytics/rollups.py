@@ -10,7 +10,6 @@ the members' scores follow (:mod:`app.analytics.service`). Nothing here reads th
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -32,7 +31,7 @@ from app.activity import verbs
 from app.activity.service import subscribe
 from app.analytics import active
 from app.kit import clock
-from app.kit.sql import insert, prebuilt
+from app.kit.sql import insert, run_prebuilt
 from app.models import (
     Activity,
     AnalyticsDaily,
@@ -63,8 +62,12 @@ def _community_upsert(insert_: Any) -> Any:
 
 
 async def count_community(session: AsyncSession, day: date, verb: str, amount: int = 1) -> None:
-    stmt = prebuilt(session, "rollups.community", _community_upsert)
-    await session.execute(stmt, {"p_day": day, "p_verb": verb, "p_amount": amount})
+    await run_prebuilt(
+        session,
+        "rollups.community",
+        _community_upsert,
+        {"p_day": day, "p_verb": verb, "p_amount": amount},
+    )
 
 
 async def count_member(
@@ -74,50 +77,46 @@ async def count_member(
     return (await count_members(session, day, verb, [(member_id, done, received)]))[member_id]
 
 
-def _member_daily_upsert(rows: int) -> Callable[[Any], Any]:
-    def build(insert_: Any) -> Any:
-        stmt = insert_(AnalyticsMemberDaily.__table__).values(
-            [
-                {
-                    "member_id": bindparam(f"p_member_{n}"),
-                    "day": bindparam("p_day"),
-                    "verb": bindparam("p_verb"),
-                    "done": bindparam(f"p_done_{n}"),
-                    "received": bindparam(f"p_received_{n}"),
-                }
-                for n in range(rows)
-            ]
-        )
-        return stmt.on_conflict_do_update(
-            index_elements=[
-                AnalyticsMemberDaily.member_id,
-                AnalyticsMemberDaily.day,
-                AnalyticsMemberDaily.verb,
-            ],
-            set_={
-                "done": AnalyticsMemberDaily.done + stmt.excluded.done,
-                "received": AnalyticsMemberDaily.received + stmt.excluded.received,
-            },
-        ).returning(AnalyticsMemberDaily.member_id, AnalyticsMemberDaily.done)
-
-    return build
+def _member_daily_upsert(insert_: Any) -> Any:
+    table = AnalyticsMemberDaily.__table__
+    stmt = insert_(table).values(
+        member_id=bindparam("p_member"),
+        day=bindparam("p_day"),
+        verb=bindparam("p_verb"),
+        done=bindparam("p_done"),
+        received=bindparam("p_received"),
+    )
+    return stmt.on_conflict_do_update(
+        index_elements=[table.c.member_id, table.c.day, table.c.verb],
+        set_={
+            "done": table.c.done + stmt.excluded.done,
+            "received": table.c.received + stmt.excluded.received,
+        },
+    ).returning(table.c.done)
 
 
 async def count_members(
     session: AsyncSession, day: date, verb: str, changes: list[tuple[int, int, int]]
 ) -> dict[int, int]:
-    """Add (member, done, received) to each member's counts of the day, in one statement;
-    returns each member's ``done`` count after it (the members must be distinct)."""
-    stmt = prebuilt(
-        session, ("rollups.member_daily", len(changes)), _member_daily_upsert(len(changes))
-    )
-    params: dict[str, Any] = {"p_day": day, "p_verb": verb}
-    for n, (member_id, done, received) in enumerate(changes):
-        params.update(
-            {f"p_member_{n}": member_id, f"p_done_{n}": done, f"p_received_{n}": received}
+    """Add (member, done, received) to each member's counts of the day (in member order, the
+    lock order); returns each member's ``done`` count after it (the members must be
+    distinct). A statement per member: a multi-row VALUES would be compiled anew each time."""
+    counted: dict[int, int] = {}
+    for member_id, done, received in sorted(changes):
+        result = await run_prebuilt(
+            session,
+            "rollups.member_daily",
+            _member_daily_upsert,
+            {
+                "p_member": member_id,
+                "p_day": day,
+                "p_verb": verb,
+                "p_done": done,
+                "p_received": received,
+            },
         )
-    result = await session.execute(stmt, params)
-    return {int(member_id): int(done) for member_id, done in result.all()}
+        counted[member_id] = int(result.scalar_one())
+    return counted
 
 
 def _touch_upsert(insert_: Any) -> Any:
@@ -136,8 +135,12 @@ def _touch_upsert(insert_: Any) -> Any:
 
 
 async def touch(session: AsyncSession, member_id: int, other_id: int, day: date) -> None:
-    stmt = prebuilt(session, "rollups.touch", _touch_upsert)
-    await session.execute(stmt, {"p_member": member_id, "p_other": other_id, "p_day": day})
+    await run_prebuilt(
+        session,
+        "rollups.touch",
+        _touch_upsert,
+        {"p_member": member_id, "p_other": other_id, "p_day": day},
+    )
 
 
 async def _question_asked(session: AsyncSession, activity: Activity) -> None:
@@ -202,9 +205,11 @@ def _topic_daily_upsert(insert_: Any) -> Any:
 async def count_topic(
     session: AsyncSession, day: date, topic_id: int, *, likes: int = 0, views: int = 0
 ) -> None:
-    stmt = prebuilt(session, "rollups.topic_daily", _topic_daily_upsert)
-    await session.execute(
-        stmt, {"p_day": day, "p_topic": topic_id, "p_likes": likes, "p_views": views}
+    await run_prebuilt(
+        session,
+        "rollups.topic_daily",
+        _topic_daily_upsert,
+        {"p_day": day, "p_topic": topic_id, "p_likes": likes, "p_views": views},
     )
 
 
@@ -227,9 +232,10 @@ async def _like_given(session: AsyncSession, activity: Activity) -> None:
     if liked is None:
         return
     post_id, topic_id = liked
-    stmt = prebuilt(session, "rollups.like_given", _like_given_upsert)
-    await session.execute(
-        stmt,
+    await run_prebuilt(
+        session,
+        "rollups.like_given",
+        _like_given_upsert,
         {
             "p_day": activity.day,
             "p_topic": topic_id,

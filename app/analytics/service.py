@@ -43,7 +43,7 @@ from app.analytics.ambassadors import Criteria, Facts
 from app.analytics.rollups import TOUCHED_BY_ACTOR
 from app.db import Database, after_commit
 from app.kit import clock
-from app.kit.sql import dialect_name, insert
+from app.kit.sql import dialect_name, insert, run_prebuilt
 from app.models import (
     AnalyticsMemberDaily,
     AnalyticsMemberScore,
@@ -64,79 +64,74 @@ STANDING_VERBS = frozenset({verbs.MEMBER_SILENCED, verbs.MEMBER_SUSPENDED})
 BULK_ROWS = 5000
 
 
+def _heat_upsert(insert_: Any) -> Any:
+    # One member's row, from a SELECT of the member that checks the role: members outside the
+    # analytics population (staff) get no row.
+    columns: dict[str, Any] = {
+        "member_id": Member.id,
+        "heat_base": bindparam("p_heat", type_=Float),
+        "last_active_day": bindparam("p_day", type_=Date),
+        "latest_nps": bindparam("p_nps", type_=Integer),
+        "explanation": bindparam("p_explanation", type_=Score.explanation.type),
+        "updated_at": bindparam("p_now", type_=Score.updated_at.type),
+        "dirty": literal(True, Score.dirty.type),
+    }
+    source = select(*(value.label(key) for key, value in columns.items())).where(
+        Member.id == bindparam("p_member", type_=Integer),
+        Member.role.in_(policy.POPULATION_ROLES),
+    )
+    stmt = insert_(Score.__table__).from_select(list(columns), source)
+    excluded = stmt.excluded
+    return stmt.on_conflict_do_update(
+        index_elements=[Score.member_id],
+        set_={
+            "heat_base": Score.heat_base + excluded.heat_base,
+            "last_active_day": case(
+                (
+                    and_(
+                        excluded.last_active_day.is_not(None),
+                        or_(
+                            Score.last_active_day.is_(None),
+                            Score.last_active_day < excluded.last_active_day,
+                        ),
+                    ),
+                    excluded.last_active_day,
+                ),
+                else_=Score.last_active_day,
+            ),
+            "latest_nps": func.coalesce(excluded.latest_nps, Score.latest_nps),
+            "updated_at": excluded.updated_at,
+            "dirty": True,
+        },
+    )
+
+
 async def _add_heat(
     session: AsyncSession, day: date, changes: dict[int, tuple[float, bool, int | None]]
 ) -> None:
-    """One upsert for the members an activity concerns, each given (weight, active, latest NPS
-    answer): add the weight to their engagement (move their last active day, note their NPS
-    answer) and mark their other scores dirty. Members outside the analytics population
-    (staff) are left alone: the rows come from a ``SELECT`` of the members that checks roles."""
+    """Upsert the score of each member an activity concerns, each given (weight, active,
+    latest NPS answer): add the weight to their engagement (move their last active day, note
+    their NPS answer) and mark their other scores dirty. Members outside the analytics
+    population (staff) are left alone."""
     criteria = await ambassadors.load_criteria(session)
-
-    def per_member(values: dict[int, Any], type_: Any) -> Any:
-        if not values:
-            return literal(None, type_)
-        return case(
-            *(
-                (Member.id == member_id, literal(value, type_))
-                for member_id, value in values.items()
-            ),
-            else_=literal(None, type_),
-        )
-
-    columns: dict[str, Any] = {
-        "member_id": Member.id,
-        "heat_base": per_member(
+    now = clock.now()
+    # In member order, so two transactions touching the same two members (a like each way)
+    # lock their score rows in the same order and cannot deadlock on PostgreSQL.
+    for member_id in sorted(changes):
+        weight, active, nps = changes[member_id]
+        await run_prebuilt(
+            session,
+            "analytics.heat",
+            _heat_upsert,
             {
-                member_id: metrics.heat_increment(weight, day, criteria.monthly_decay)
-                for member_id, (weight, _active, _nps) in changes.items()
-            },
-            Float,
-        ),
-        "last_active_day": per_member(
-            {member_id: day for member_id, (_w, active, _n) in changes.items() if active}, Date
-        ),
-        "latest_nps": per_member(
-            {member_id: nps for member_id, (_w, _a, nps) in changes.items() if nps is not None},
-            Integer,
-        ),
-        "explanation": literal([], Score.explanation.type),
-        "updated_at": literal(clock.now(), Score.updated_at.type),
-        "dirty": literal(True, Score.dirty.type),
-    }
-    # Rows in member order, so two transactions touching the same two members (a like each
-    # way) lock their score rows in the same order and cannot deadlock on PostgreSQL.
-    source = (
-        select(*(value.label(key) for key, value in columns.items()))
-        .where(Member.id.in_(list(changes)), Member.role.in_(policy.POPULATION_ROLES))
-        .order_by(Member.id)
-    )
-    stmt = insert(session, Score).from_select(list(columns), source)
-    excluded = stmt.excluded
-    await session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=[Score.member_id],
-            set_={
-                "heat_base": Score.heat_base + excluded.heat_base,
-                "last_active_day": case(
-                    (
-                        and_(
-                            excluded.last_active_day.is_not(None),
-                            or_(
-                                Score.last_active_day.is_(None),
-                                Score.last_active_day < excluded.last_active_day,
-                            ),
-                        ),
-                        excluded.last_active_day,
-                    ),
-                    else_=Score.last_active_day,
-                ),
-                "latest_nps": func.coalesce(excluded.latest_nps, Score.latest_nps),
-                "updated_at": excluded.updated_at,
-                "dirty": True,
+                "p_member": member_id,
+                "p_heat": metrics.heat_increment(weight, day, criteria.monthly_decay),
+                "p_day": day if active else None,
+                "p_nps": nps,
+                "p_explanation": [],
+                "p_now": now,
             },
         )
-    )
 
 
 async def follow_activity(session: AsyncSession, activity: Any) -> None:

@@ -8,10 +8,11 @@ the same transaction, and counters on topics and categories change with the rows
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from sqlalchemy import case, delete, or_, select, text, update
+from sqlalchemy import bindparam, case, delete, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -24,7 +25,7 @@ from app.kit import clock
 from app.kit.errors import Conflict, Forbidden, Invalid, NotFound
 from app.kit.i18n import lazy_gettext
 from app.kit.security import sha256_hex
-from app.kit.sql import dialect_name, insert
+from app.kit.sql import dialect_name, insert, run_prebuilt, sync_loaded
 from app.models import (
     SEARCH_TABLE,
     Category,
@@ -46,9 +47,32 @@ MAX_LOOKUPS = 100
 # --- helpers ----------------------------------------------------------------------------------
 
 
+def _bump_update(model: Any, names: tuple[str, ...]) -> Callable[[Any], Any]:
+    def build(_insert: Any) -> Any:
+        table = model.__table__
+        return (
+            update(table)
+            .where(table.c.id == bindparam("p_id"))
+            .values({name: table.c[name] + bindparam(f"p_{name}") for name in names})
+            .returning(*(table.c[name] for name in names))
+        )
+
+    return build
+
+
 async def _bump(session: AsyncSession, model: Any, row_id: int, **deltas: int) -> None:
-    values = {name: getattr(model, name) + delta for name, delta in deltas.items()}
-    await session.execute(update(model).where(model.id == row_id).values(**values))
+    """Add to a row's counters (atomically, in the database); a copy of the row loaded in the
+    session shows the new counts."""
+    names = tuple(sorted(deltas))
+    params: dict[str, Any] = {f"p_{name}": delta for name, delta in deltas.items()}
+    params["p_id"] = row_id
+    row = (
+        await run_prebuilt(
+            session, ("forums.bump", model, names), _bump_update(model, names), params
+        )
+    ).one_or_none()
+    if row is not None:
+        sync_loaded(session, model, row_id, row._mapping)
 
 
 async def _cook(

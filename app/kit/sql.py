@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
-from typing import Any
+from collections.abc import Callable, Hashable, Mapping
+from typing import Any, TypeVar
 
+from sqlalchemy import inspect
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
+
+T = TypeVar("T")
 
 
 def dialect_name(session: AsyncSession) -> str:
@@ -35,3 +40,35 @@ def prebuilt(session: AsyncSession, key: Hashable, build: Callable[[Any], Any]) 
         statement = build(postgresql.insert if dialect == "postgresql" else sqlite.insert)
         _PREBUILT[(dialect, key)] = statement
     return statement
+
+
+async def run_prebuilt(
+    session: AsyncSession, key: Hashable, build: Callable[[Any], Any], params: Any
+) -> Any:
+    """Execute a :func:`prebuilt` statement on the session's connection, as Core: no ORM
+    bookkeeping per statement (on the hot write paths that bookkeeping cost more than the SQL).
+    Pending ORM changes are flushed first, as the session's own execute would. Rows changed
+    this way are not refreshed in the session's identity map: callers that change rows which
+    may be loaded there (members) set the new values themselves."""
+    if session.new or session.dirty or session.deleted:
+        await session.flush()
+    connection = await session.connection()
+    return await connection.execute(prebuilt(session, key, build), params)
+
+
+def sync_loaded(session: AsyncSession, model: Any, row_id: Any, values: Mapping[str, Any]) -> None:
+    """A row changed under the session (by :func:`run_prebuilt`): if the session holds that
+    row's object, it shows the new values, as they are now committed-to-be."""
+    loaded = session.identity_map.get(identity_key(model, row_id))
+    if loaded is not None:
+        for name, value in values.items():
+            set_committed_value(loaded, name, value)
+
+
+def loaded(session: AsyncSession, model: type[T], row_id: Any) -> T | None:
+    """The row's object if the session holds it with every column loaded (so reading it
+    costs no query, and cannot trigger a lazy load, which async sessions refuse)."""
+    found = session.identity_map.get(identity_key(model, row_id))
+    if isinstance(found, model) and not inspect(found).unloaded:
+        return found
+    return None

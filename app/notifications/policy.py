@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.kit.sql import loaded
 from app.models import Category, Member, Topic
 
 
@@ -24,6 +25,11 @@ class TopicFacts:
 async def topic_facts(session: AsyncSession, topic_id: int | None) -> TopicFacts | None:
     if topic_id is None:
         return None
+    # The write paths that notify have usually loaded the topic and its category already.
+    topic = loaded(session, Topic, topic_id)
+    category = loaded(session, Category, topic.category_id) if topic is not None else None
+    if topic is not None and category is not None:
+        return TopicFacts(id=topic.id, title=topic.title, category=category, topic=topic)
     row = (
         await session.execute(
             select(Topic, Category)

@@ -11,13 +11,11 @@ import contextlib
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import case, select, update
+from sqlalchemy import Integer, Table, bindparam, case, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm.attributes import set_committed_value
-from sqlalchemy.orm.util import identity_key
 
 from app.activity import verbs
 from app.activity.service import subscribe
@@ -26,7 +24,7 @@ from app.db import after_commit
 from app.kit import clock, i18n
 from app.kit.errors import Invalid, NotFound
 from app.kit.security import sign_value, unsign_value
-from app.kit.sql import insert
+from app.kit.sql import insert, loaded, run_prebuilt, sync_loaded
 from app.kit.templating import render_string
 from app.live.broker import member_channel, publish
 from app.models import Activity, Member, Notification, NotificationPreference
@@ -155,8 +153,31 @@ class Target:
     kind: str
 
 
+def _unread_update(_insert: Any) -> Any:
+    members = cast(Table, Member.__table__)
+    value = members.c.unread_notifications + bindparam("p_delta", type_=Integer)
+    return (
+        update(members)
+        .where(members.c.id == bindparam("p_member"))
+        .values(unread_notifications=case((value > 0, value), else_=0))
+        .returning(members.c.unread_notifications)
+    )
+
+
 async def _bump_unread(session: AsyncSession, member_id: int, delta: int) -> int:
-    return (await _bump_unread_many(session, Counter({member_id: delta}))).get(member_id, 0)
+    """:func:`_bump_unread_many` for one member (a statement built once)."""
+    count = (
+        await run_prebuilt(
+            session,
+            "notifications.unread",
+            _unread_update,
+            {"p_member": member_id, "p_delta": delta},
+        )
+    ).scalar_one_or_none()
+    if count is None:
+        return 0
+    sync_loaded(session, Member, member_id, {"unread_notifications": count})
+    return int(count)
 
 
 async def _bump_unread_many(session: AsyncSession, deltas: Counter[int]) -> dict[int, int]:
@@ -184,9 +205,7 @@ async def _bump_unread_many(session: AsyncSession, deltas: Counter[int]) -> dict
         )
         counts.update({int(member_id): int(count) for member_id, count in rows.all()})
     for member_id, count in counts.items():
-        loaded = session.identity_map.get(identity_key(Member, member_id))
-        if loaded is not None:
-            set_committed_value(loaded, "unread_notifications", count)
+        sync_loaded(session, Member, member_id, {"unread_notifications": count})
     return counts
 
 
@@ -213,10 +232,19 @@ def push_after_commit(
 
 
 async def _members(session: AsyncSession, ids: Sequence[int]) -> dict[int, Member]:
-    if not ids:
-        return {}
-    rows = await session.execute(select(Member).where(Member.id.in_(ids)))
-    return {member.id: member for member in rows.scalars()}
+    """The members by id; those already in the session (the actor, mostly) cost no query."""
+    found: dict[int, Member] = {}
+    missing: list[int] = []
+    for member_id in ids:
+        member = loaded(session, Member, member_id)
+        if member is not None:
+            found[member_id] = member
+        else:
+            missing.append(member_id)
+    if missing:
+        rows = await session.execute(select(Member).where(Member.id.in_(missing)))
+        found.update({member.id: member for member in rows.scalars()})
+    return found
 
 
 def _may_receive(member: Member | None, facts: TopicFacts | None, needs_topic: bool) -> bool:

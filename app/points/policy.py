@@ -231,9 +231,9 @@ def payable_verbs() -> list[str]:
     return [verb for verb in known if verb not in UNPAYABLE]
 
 
-def is_restricted(member: Member, moment: datetime | None = None) -> bool:
-    """Silenced or suspended members earn nothing. The moderation feature adds the columns;
-    getattr keeps this working before it lands."""
+def is_restricted(member: Any, moment: datetime | None = None) -> bool:
+    """Silenced or suspended members earn nothing. ``member`` is a Member or a row with its
+    ``silenced_until`` and ``suspended_until``."""
     now = moment or clock.now()
     for column in ("silenced_until", "suspended_until"):
         until: Any = getattr(member, column, None)

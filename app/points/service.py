@@ -15,9 +15,21 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, delete, func, literal, select, update
+from sqlalchemy import (
+    Date,
+    Integer,
+    String,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    func,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.activity import verbs
@@ -26,7 +38,7 @@ from app.db import after_commit
 from app.kit import clock
 from app.kit.errors import Conflict, Invalid, NotFound
 from app.kit.i18n import gettext as _
-from app.kit.sql import insert
+from app.kit.sql import insert, run_prebuilt, sync_loaded
 from app.live.broker import LEADERBOARD, member_channel, publish
 from app.models import (
     Activity,
@@ -112,6 +124,33 @@ class Entry:
     note: str = ""
 
 
+_LEDGER_VALUES = (
+    "member_id",
+    "lifetime_delta",
+    "spendable_delta",
+    "kind",
+    "rule",
+    "source",
+    "seq",
+    "reversal",
+    "subject_type",
+    "subject_id",
+    "activity_id",
+    "actor_id",
+    "note",
+    "day",
+    "created_at",
+)
+
+
+def _ledger_insert(insert_: Any) -> Any:
+    table = PointLedgerEntry.__table__
+    stmt = insert_(table).values({name: bindparam(f"p_{name}") for name in _LEDGER_VALUES})
+    return stmt.on_conflict_do_nothing(
+        index_elements=[table.c.rule, table.c.source, table.c.seq, table.c.reversal]
+    ).returning(table.c.id)
+
+
 async def append(
     session: AsyncSession, entry: Entry, *, moment: datetime | None = None
 ) -> int | None:
@@ -119,73 +158,85 @@ async def append(
     or None when a row with the same key exists (the action was already paid)."""
     when = moment or clock.now()
     day = clock.community_day(when)
-    new_id: int | None = (
-        await session.execute(
-            insert(session, PointLedgerEntry)
-            .values(
-                member_id=entry.member_id,
-                lifetime_delta=entry.lifetime,
-                spendable_delta=entry.spendable,
-                kind=entry.kind,
-                rule=entry.rule,
-                source=entry.source[:200],
-                seq=entry.seq,
-                reversal=entry.reversal,
-                subject_type=entry.subject[0] if entry.subject else None,
-                subject_id=entry.subject[1] if entry.subject else None,
-                activity_id=entry.activity_id,
-                actor_id=entry.actor_id,
-                note=entry.note[:300],
-                day=day,
-                created_at=when,
-            )
-            .on_conflict_do_nothing(
-                index_elements=[
-                    PointLedgerEntry.rule,
-                    PointLedgerEntry.source,
-                    PointLedgerEntry.seq,
-                    PointLedgerEntry.reversal,
-                ]
-            )
-            .returning(PointLedgerEntry.id)
-        )
-    ).scalar_one_or_none()
+    values = {
+        "p_member_id": entry.member_id,
+        "p_lifetime_delta": entry.lifetime,
+        "p_spendable_delta": entry.spendable,
+        "p_kind": entry.kind,
+        "p_rule": entry.rule,
+        "p_source": entry.source[:200],
+        "p_seq": entry.seq,
+        "p_reversal": entry.reversal,
+        "p_subject_type": entry.subject[0] if entry.subject else None,
+        "p_subject_id": entry.subject[1] if entry.subject else None,
+        "p_activity_id": entry.activity_id,
+        "p_actor_id": entry.actor_id,
+        "p_note": entry.note[:300],
+        "p_day": day,
+        "p_created_at": when,
+    }
+    result = await run_prebuilt(session, "points.ledger", _ledger_insert, values)
+    new_id: int | None = result.scalar_one_or_none()
     if new_id is None:
         return None
     await _move_totals(session, entry.member_id, entry.lifetime, entry.spendable, day)
     return new_id
 
 
+def _totals_update(insert_: Any) -> Any:
+    # The rank the new lifetime total gives comes back with the totals (a subquery on the
+    # small ranks table), so the ladder is loaded only when the rank actually changes.
+    members = cast(Table, Member.__table__)
+    deserved_rank = (
+        select(Rank.__table__.c.id)
+        .where(Rank.__table__.c.threshold <= members.c.lifetime_points)
+        .order_by(Rank.__table__.c.threshold.desc())
+        .limit(1)
+        .correlate(members)
+        .scalar_subquery()
+    )
+    return (
+        update(members)
+        .where(members.c.id == bindparam("p_member"))
+        .values(
+            lifetime_points=members.c.lifetime_points + bindparam("p_lifetime", type_=Integer),
+            spendable_points=members.c.spendable_points + bindparam("p_spendable", type_=Integer),
+        )
+        .returning(
+            members.c.lifetime_points,
+            members.c.spendable_points,
+            members.c.rank_id,
+            deserved_rank.label("deserved_rank_id"),
+        )
+    )
+
+
+def _period_upsert(insert_: Any) -> Any:
+    table = PointPeriodTotal.__table__
+    stmt = insert_(table)
+    return stmt.on_conflict_do_update(
+        index_elements=[table.c.period, table.c.start, table.c.member_id],
+        set_={"points": table.c.points + stmt.excluded.points},
+    )
+
+
 async def _move_totals(
     session: AsyncSession, member_id: int, lifetime: int, spendable: int, day: date
 ) -> None:
-    # The rank the new lifetime total gives comes back with the totals (a subquery on the
-    # small ranks table), so the ladder is loaded only when the rank actually changes.
-    deserved_rank = (
-        select(Rank.id)
-        .where(Rank.threshold <= Member.lifetime_points)
-        .order_by(Rank.threshold.desc())
-        .limit(1)
-        .correlate(Member)
-        .scalar_subquery()
-    )
     row = (
-        await session.execute(
-            update(Member)
-            .where(Member.id == member_id)
-            .values(
-                lifetime_points=Member.lifetime_points + lifetime,
-                spendable_points=Member.spendable_points + spendable,
-            )
-            .returning(
-                Member.lifetime_points,
-                Member.spendable_points,
-                Member.rank_id,
-                deserved_rank.label("deserved_rank_id"),
-            ),
-            execution_options={"synchronize_session": "fetch"},
+        await run_prebuilt(
+            session,
+            "points.totals",
+            _totals_update,
+            {"p_member": member_id, "p_lifetime": lifetime, "p_spendable": spendable},
         )
     ).one()
+    sync_loaded(
+        session,
+        Member,
+        member_id,
+        {"lifetime_points": row.lifetime_points, "spendable_points": row.spendable_points},
+    )
     standing_after_commit(
         session,
         member_id,
@@ -195,17 +246,11 @@ async def _move_totals(
         leaderboard=bool(lifetime),
     )
     if lifetime:
-        # One executemany for the three periods (a cached statement; a multi-row VALUES
-        # would be compiled anew every time).
-        table = PointPeriodTotal.__table__
-        stmt = insert(session, table)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[table.c.period, table.c.start, table.c.member_id],
-            set_={"points": table.c.points + stmt.excluded.points},
-        )
-        connection = await session.connection()
-        await connection.execute(
-            stmt,
+        # One executemany for the three periods.
+        await run_prebuilt(
+            session,
+            "points.periods",
+            _period_upsert,
             [
                 {
                     "period": period,
@@ -398,7 +443,7 @@ async def _chain_state(session: AsyncSession, rule: str, source: str) -> tuple[i
     return counts.get(False, 0), counts.get(True, 0)
 
 
-def _chain_count(rule: str, source: str, *, reversal: bool) -> Any:
+def _chain_count(rule: Any, source: Any, *, reversal: bool) -> Any:
     return (
         select(func.count())
         .select_from(PointLedgerEntry)
@@ -411,6 +456,30 @@ def _chain_count(rule: str, source: str, *, reversal: bool) -> Any:
     )
 
 
+def _chain_and_earned_query(capped: bool) -> Any:
+    def build(_insert: Any) -> Any:
+        rule, source = bindparam("p_rule", type_=String), bindparam("p_source", type_=String)
+        earned: Any = literal(0)
+        if capped:
+            earned = (
+                select(func.coalesce(func.sum(PointLedgerEntry.lifetime_delta), 0))
+                .where(
+                    PointLedgerEntry.member_id == bindparam("p_member", type_=Integer),
+                    PointLedgerEntry.kind == bindparam("p_kind", type_=String),
+                    PointLedgerEntry.day == bindparam("p_day", type_=Date),
+                    PointLedgerEntry.reversal.is_(False),
+                )
+                .scalar_subquery()
+            )
+        return select(
+            _chain_count(rule, source, reversal=False),
+            _chain_count(rule, source, reversal=True),
+            earned,
+        )
+
+    return build
+
+
 async def _chain_and_earned(
     session: AsyncSession,
     rule: str,
@@ -421,44 +490,38 @@ async def _chain_and_earned(
 ) -> tuple[int, int, int]:
     """:func:`_chain_state` and, with a ``cap_day``, what the member earned under ``kind``
     that day (for the daily cap): one round trip on every payment."""
-    earned: Any = literal(0)
-    if cap_day is not None:
-        earned = (
-            select(func.coalesce(func.sum(PointLedgerEntry.lifetime_delta), 0))
-            .where(
-                PointLedgerEntry.member_id == member_id,
-                PointLedgerEntry.kind == kind,
-                PointLedgerEntry.day == cap_day,
-                PointLedgerEntry.reversal.is_(False),
-            )
-            .scalar_subquery()
-        )
+    capped = cap_day is not None
+    params: dict[str, Any] = {"p_rule": rule, "p_source": source}
+    if capped:
+        params.update({"p_member": member_id, "p_kind": kind, "p_day": cap_day})
     row = (
-        await session.execute(
-            select(
-                _chain_count(rule, source, reversal=False),
-                _chain_count(rule, source, reversal=True),
-                earned,
-            )
+        await run_prebuilt(
+            session, ("points.chain", capped), _chain_and_earned_query(capped), params
         )
     ).one()
     return int(row[0] or 0), int(row[1] or 0), int(row[2] or 0)
 
 
+def _payee_query(_insert: Any) -> Any:
+    # Locks the member's row: concurrent awards for one member then queue, so the daily cap is
+    # read and spent by one transaction at a time (SQLite already writes one at a time).
+    return (
+        select(Member.silenced_until, Member.suspended_until)
+        .where(Member.id == bindparam("p_member"))
+        .with_for_update(key_share=True)
+    )
+
+
 async def _pay(
-    session: AsyncSession, activity: Activity, rule: PointRule, side: str, member_id: int
+    session: AsyncSession, activity: Activity, rule: Any, side: str, member_id: int
 ) -> None:
     amount = rule.actor_points if side == "actor" else rule.recipient_points
     if amount <= 0:
         return
-    # Lock the member's row first: concurrent awards for one member then queue, so the daily
-    # cap is read and spent by one transaction at a time (SQLite already writes one at a time).
-    member = (
-        await session.execute(
-            select(Member).where(Member.id == member_id).with_for_update(key_share=True)
-        )
-    ).scalar_one_or_none()
-    if member is None or policy.is_restricted(member):
+    payee = (
+        await run_prebuilt(session, "points.payee", _payee_query, {"p_member": member_id})
+    ).one_or_none()
+    if payee is None or policy.is_restricted(payee):
         return
     rule_key = f"{rule.verb}/{side}"
     source = action_source(activity)
@@ -496,10 +559,21 @@ def _subject(activity: Activity) -> tuple[str, int] | None:
     return (activity.subject_type, activity.subject_id)
 
 
+def _rule_query(_insert: Any) -> Any:
+    rules = PointRule.__table__
+    return select(
+        rules.c.verb,
+        rules.c.actor_points,
+        rules.c.recipient_points,
+        rules.c.daily_cap,
+        rules.c.enabled,
+    ).where(rules.c.verb == bindparam("p_verb"))
+
+
 async def _pay_by_rule(session: AsyncSession, activity: Activity) -> None:
     rule = (
-        await session.execute(select(PointRule).where(PointRule.verb == activity.verb))
-    ).scalar_one_or_none()
+        await run_prebuilt(session, "points.rule", _rule_query, {"p_verb": activity.verb})
+    ).one_or_none()
     if rule is None or not rule.enabled:
         return
     actor, recipient = activity.actor_id, activity.recipient_id
