@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -26,6 +26,7 @@ from app.kit import clock, i18n
 from app.kit.errors import ServiceUnavailable
 from app.kit.flash import FLASH_COOKIE, read_flashes
 from app.kit.security import csrf_token_for, csrf_token_valid, new_token, sha256_hex
+from app.kit.sql import prebuilt
 from app.models import ApiToken, AuthSession, Member
 
 logger = logging.getLogger(__name__)
@@ -107,6 +108,23 @@ def _limited(receive: Receive, limit: int) -> Receive:
         return message
 
     return limited_receive
+
+
+# The viewer's lookups, built once (they run on every request).
+def _bearer_query(_insert: Any) -> Any:
+    return (
+        select(ApiToken, Member)
+        .join(Member, Member.id == ApiToken.member_id)
+        .where(ApiToken.token_hash == bindparam("p_hash"), ApiToken.revoked_at.is_(None))
+    )
+
+
+def _session_query(_insert: Any) -> Any:
+    return (
+        select(AuthSession, Member)
+        .join(Member, Member.id == AuthSession.member_id)
+        .where(AuthSession.token_hash == bindparam("p_hash"))
+    )
 
 
 class RequestPipeline:
@@ -272,9 +290,8 @@ class RequestPipeline:
         if bearer is not None:
             row = (
                 await db_session.execute(
-                    select(ApiToken, Member)
-                    .join(Member, Member.id == ApiToken.member_id)
-                    .where(ApiToken.token_hash == sha256_hex(bearer), ApiToken.revoked_at.is_(None))
+                    prebuilt(db_session, "pipeline.bearer", _bearer_query),
+                    {"p_hash": sha256_hex(bearer)},
                 )
             ).one_or_none()
             if row is not None:
@@ -287,9 +304,8 @@ class RequestPipeline:
             token_hash = sha256_hex(session_token)
             row = (
                 await db_session.execute(
-                    select(AuthSession, Member)
-                    .join(Member, Member.id == AuthSession.member_id)
-                    .where(AuthSession.token_hash == token_hash)
+                    prebuilt(db_session, "pipeline.session", _session_query),
+                    {"p_hash": token_hash},
                 )
             ).one_or_none()
             if row is not None:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import case, delete, select
+from sqlalchemy import bindparam, case, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kit import clock
-from app.kit.sql import insert
+from app.kit.sql import run_prebuilt
 from app.models import RateLimit
 
 
@@ -29,20 +30,27 @@ async def retry_after(session: AsyncSession, key: str, limit: int, window: int) 
     return max(1, int((ends - now).total_seconds() + 0.999))
 
 
+def _count_upsert(insert_: Any) -> Any:
+    table = RateLimit.__table__
+    stamp = table.c.window_start.type
+    now = bindparam("p_now", type_=stamp)
+    expired = table.c.window_start <= bindparam("p_expired_at", type_=stamp)
+    stmt = insert_(table).values(key=bindparam("p_key"), window_start=now, count=1)
+    return stmt.on_conflict_do_update(
+        index_elements=[table.c.key],
+        set_={
+            "count": case((expired, 1), else_=table.c.count + 1),
+            "window_start": case((expired, now), else_=table.c.window_start),
+        },
+    ).returning(table.c.count, table.c.window_start)
+
+
 async def _count(session: AsyncSession, key: str, window: int) -> tuple[int, datetime]:
     """Count one attempt in the current window (one atomic upsert, a new window once the
     old one has passed): the count so far and when the window started."""
     now = clock.now()
-    expired = RateLimit.window_start <= now - timedelta(seconds=window)
-    stmt = insert(session, RateLimit).values(key=key, window_start=now, count=1)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[RateLimit.key],
-        set_={
-            "count": case((expired, 1), else_=RateLimit.count + 1),
-            "window_start": case((expired, now), else_=RateLimit.window_start),
-        },
-    ).returning(RateLimit.count, RateLimit.window_start)
-    count, started = (await session.execute(stmt)).one()
+    params = {"p_key": key, "p_now": now, "p_expired_at": now - timedelta(seconds=window)}
+    count, started = (await run_prebuilt(session, "ratelimit.count", _count_upsert, params)).one()
     return int(count), started
 
 

@@ -13,9 +13,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Integer, Table, bindparam, case, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Integer, Table, bindparam, case, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import make_transient_to_detached
 
 from app.activity import verbs
 from app.activity.service import subscribe
@@ -255,6 +255,45 @@ def _may_receive(member: Member | None, facts: TopicFacts | None, needs_topic: b
     return True
 
 
+_GROUPED_COLUMNS = tuple(
+    column for column in cast(Table, Notification.__table__).c if column.name != "id"
+)
+
+
+def _grouped_insert(insert_: Any) -> Any:
+    table = cast(Table, Notification.__table__)
+    stmt = insert_(table).values(
+        {
+            column.name: bindparam(f"p_{column.name}", type_=column.type)
+            for column in _GROUPED_COLUMNS
+        }
+    )
+    return stmt.on_conflict_do_nothing(
+        index_elements=[table.c.member_id, table.c.group_key],
+        index_where=text("read_at IS NULL AND group_key IS NOT NULL"),
+    ).returning(table.c.id)
+
+
+async def _add_grouped(session: AsyncSession, notification: Notification) -> bool:
+    """Insert a grouped notification unless its group already has an unread row (then False).
+    ``ON CONFLICT DO NOTHING`` on the one-unread-row-per-group index instead of a savepoint
+    around a flush; the object then joins the session as the stored row."""
+    now = clock.now()
+    notification.created_at = notification.updated_at = now
+    notification.actor_count = 1
+    notification.read_at = notification.emailed_at = notification.digested_at = None
+    params = {f"p_{column.name}": getattr(notification, column.name) for column in _GROUPED_COLUMNS}
+    new_id = (
+        await run_prebuilt(session, "notifications.grouped", _grouped_insert, params)
+    ).scalar_one_or_none()
+    if new_id is None:
+        return False
+    notification.id = int(new_id)
+    make_transient_to_detached(notification)
+    session.add(notification)
+    return True
+
+
 async def notify(
     session: AsyncSession,
     targets: Sequence[Target],
@@ -300,11 +339,7 @@ async def notify(
         if group_key is None:
             ready.append((member, notification, channel))
             continue
-        try:
-            async with session.begin_nested():
-                session.add(notification)
-                await session.flush()
-        except IntegrityError:
+        if not await _add_grouped(session, notification):
             # A concurrent transaction created the group's unread row first: join it.
             existing = await _unread_group(session, member.id, group_key)
             if existing is not None and actor_id is not None:
