@@ -769,6 +769,7 @@ class Generator:
         lifetime = [0] * (n_members + 1)
         rank_of = [0] * (n_members + 1)  # index into ranks (0 = the lowest, threshold 0)
         periods: dict[tuple[str, date, int], int] = defaultdict(int)
+        kind_totals: dict[tuple[int, str], int] = defaultdict(int)
         capped: dict[tuple[int, str, date], int] = defaultdict(int)
         activity_rows: list[Row] = []
         ledger_rows: list[Row] = []
@@ -830,6 +831,7 @@ class Generator:
             )
             lifetime[member] += amount
             periods[("all", ALL_TIME, member)] += amount
+            kind_totals[(member, verb)] += amount
             periods[("month", day.replace(day=1), member)] += amount
             periods[("week", day - timedelta(days=day.weekday()), member)] += amount
             while (
@@ -1119,6 +1121,12 @@ class Generator:
             ),
         )
         periods.clear()
+        await self.put(
+            "point_kind_totals",
+            ("member_id", "kind", "points"),
+            ((member, kind, points) for (member, kind), points in kind_totals.items()),
+        )
+        kind_totals.clear()
         await self._write_rollups(daily, member_daily, touches, questions, topic_id)
         await self._write_content_rollup(like_rows_raw, views, post_topic, topic_id)
         for rollup in (daily, member_daily, touches):

@@ -33,6 +33,7 @@ from app.models.nps_response import NpsResponse
 from app.models.nps_survey import NpsSurvey
 from app.models.outbox_mail import OutboxMail
 from app.models.point_external_award import PointExternalAward
+from app.models.point_kind_total import PointKindTotal
 from app.models.point_ledger_entry import PointLedgerEntry
 from app.models.point_period_total import PointPeriodTotal
 from app.models.point_rule import PointRule
@@ -96,6 +97,7 @@ __all__ = [
     "NpsSurvey",
     "OutboxMail",
     "PointExternalAward",
+    "PointKindTotal",
     "PointLedgerEntry",
     "PointPeriodTotal",
     "PointRule",

@@ -44,6 +44,7 @@ from app.models import (
     Activity,
     Member,
     PointExternalAward,
+    PointKindTotal,
     PointLedgerEntry,
     PointPeriodTotal,
     PointRule,
@@ -180,6 +181,13 @@ async def append(
     if new_id is None:
         return None
     await _move_totals(session, entry.member_id, entry.lifetime, entry.spendable, day)
+    if entry.lifetime:
+        await run_prebuilt(
+            session,
+            "points.kinds",
+            _kind_upsert,
+            {"member_id": entry.member_id, "kind": entry.kind, "points": entry.lifetime},
+        )
     return new_id
 
 
@@ -208,6 +216,15 @@ def _totals_update(insert_: Any) -> Any:
             members.c.rank_id,
             deserved_rank.label("deserved_rank_id"),
         )
+    )
+
+
+def _kind_upsert(insert_: Any) -> Any:
+    table = PointKindTotal.__table__
+    stmt = insert_(table)
+    return stmt.on_conflict_do_update(
+        index_elements=[table.c.member_id, table.c.kind],
+        set_={"points": table.c.points + stmt.excluded.points},
     )
 
 
@@ -1186,8 +1203,41 @@ async def check_totals(session: AsyncSession, *, rebuild: bool = False) -> list[
                     expected.get(key),
                 )
             )
+    kinds_expected = {
+        (int(member_id), kind): int(points)
+        for member_id, kind, points in (
+            await session.execute(
+                select(
+                    PointLedgerEntry.member_id,
+                    PointLedgerEntry.kind,
+                    func.sum(PointLedgerEntry.lifetime_delta),
+                )
+                .where(PointLedgerEntry.lifetime_delta != 0)
+                .group_by(PointLedgerEntry.member_id, PointLedgerEntry.kind)
+            )
+        ).all()
+    }
+    kinds_cached = {
+        (int(member_id), kind): int(points)
+        for member_id, kind, points in (
+            await session.execute(
+                select(PointKindTotal.member_id, PointKindTotal.kind, PointKindTotal.points)
+            )
+        ).all()
+    }
+    for kind_key in sorted(set(kinds_expected) | set(kinds_cached)):
+        if kinds_expected.get(kind_key, 0) != kinds_cached.get(kind_key, 0):
+            member_id, kind = kind_key
+            mismatches.append(
+                Mismatch(
+                    f"{kind} total",
+                    member_id,
+                    kinds_cached.get(kind_key),
+                    kinds_expected.get(kind_key),
+                )
+            )
     if rebuild and mismatches:
-        await _rebuild(session, ledger_sums, expected)
+        await _rebuild(session, ledger_sums, expected, kinds_expected)
     return mismatches
 
 
@@ -1195,6 +1245,7 @@ async def _rebuild(
     session: AsyncSession,
     ledger_sums: dict[int, tuple[int, int]],
     expected: dict[tuple[str, date, int], int],
+    kinds: dict[tuple[int, str], int],
 ) -> None:
     await session.execute(
         update(Member)
@@ -1214,5 +1265,8 @@ async def _rebuild(
         session.add(
             PointPeriodTotal(period=period, start=start, member_id=member_id, points=points)
         )
+    await session.execute(delete(PointKindTotal))
+    for (member_id, kind), points in kinds.items():
+        session.add(PointKindTotal(member_id=member_id, kind=kind, points=points))
     await session.flush()
     await refresh_member_ranks(session)
