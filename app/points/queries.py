@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -28,7 +28,7 @@ from app.kit import clock
 from app.kit.errors import Invalid, NotFound
 from app.kit.i18n import gettext as _
 from app.models import (
-    AnalyticsMemberDaily,
+    Activity,
     Member,
     PointKindTotal,
     PointLedgerEntry,
@@ -135,7 +135,7 @@ async def ledger_page(
 # cache serves the SQL. Plain table columns (no ORM entity) keep the ORM's per-execution setup
 # out of it; the bound parameters take their columns' types.
 _totals = PointPeriodTotal.__table__.c
-_daily = AnalyticsMemberDaily.__table__.c
+_activities = Activity.__table__.c
 _kinds = PointKindTotal.__table__.c
 _WEEKLY_WHERE = (
     _totals.member_id == bindparam("member_id"),
@@ -143,10 +143,9 @@ _WEEKLY_WHERE = (
     _totals.start >= bindparam("first"),
 )
 _DAYS_WHERE = (
-    _daily.member_id == bindparam("member_id"),
-    _daily.day >= bindparam("since"),
-    _daily.verb != verbs.RANK_REACHED,
-    _daily.done > 0,
+    _activities.actor_id == bindparam("member_id"),
+    _activities.occurred_at >= bindparam("since"),
+    _activities.verb != verbs.RANK_REACHED,
 )
 _KINDS_WHERE = (_kinds.member_id == bindparam("member_id"), _kinds.points != 0)
 # The three figures in one round trip: (part, day, kind, number) rows.
@@ -154,9 +153,9 @@ _PROFILE_FIGURES = union_all(
     select(literal_column("'week'"), _totals.start, cast(null(), String), _totals.points).where(
         *_WEEKLY_WHERE
     ),
-    select(literal_column("'day'"), _daily.day, cast(null(), String), func.sum(_daily.done))
+    select(literal_column("'day'"), _activities.day, cast(null(), String), func.count())
     .where(*_DAYS_WHERE)
-    .group_by(_daily.day),
+    .group_by(_activities.day),
     select(literal_column("'kind'"), cast(null(), Date), _kinds.kind, _kinds.points).where(
         *_KINDS_WHERE
     ),
@@ -167,8 +166,8 @@ def _first_week(weeks: int) -> date:
     return period_start("week", clock.community_day()) - timedelta(weeks=weeks - 1)
 
 
-def _since(days: int) -> date:
-    return clock.community_day() - timedelta(days=days)
+def _since(days: int) -> datetime:
+    return clock.now() - timedelta(days=days + 1)
 
 
 def _week_list(first: date, weeks: int, rows: dict[date, Any]) -> list[tuple[date, int]]:
@@ -193,11 +192,11 @@ class ProfileFigures:
 async def profile_figures(
     session: AsyncSession, member_id: int, *, weeks: int = 12, days: int = 365
 ) -> ProfileFigures:
-    """A member's profile figures, read in one statement, each from a total kept on write (so
-    the cost does not grow with the member's history): points per week for the last
+    """A member's profile figures, read in one statement: points per week for the last
     ``weeks`` weeks (oldest first, from the period totals); activities per community day over
-    the last ``days`` days (from the member's daily rollups; rank-ups excluded: not the
-    member's doing); lifetime points by kind, largest first (reversals net out)."""
+    the last ``days`` days (rank-ups excluded: not the member's doing; an index-only scan of
+    (actor_id, occurred_at, verb, day), a year of the member's activities at most); lifetime
+    points by kind, largest first (reversals net out), from the totals kept per kind."""
     first = _first_week(weeks)
     params = {"member_id": member_id, "first": first, "since": _since(days)}
     week_rows: dict[date, Any] = {}
