@@ -196,15 +196,23 @@ def describe(entry: dict[str, Any]) -> dict[str, str]:
     return {"label": label, "value": shown, "threshold": wanted}
 
 
-async def change_status(
+def _status_verb(to_status: str) -> str | None:
+    return {
+        FLAGGED: verbs.AMBASSADOR_FLAGGED,
+        CONFIRMED: verbs.AMBASSADOR_CONFIRMED,
+        DISMISSED: verbs.AMBASSADOR_DISMISSED,
+    }.get(to_status)
+
+
+async def _set_status(
     session: AsyncSession,
     score: AnalyticsMemberScore,
     to_status: str,
     *,
     actor_id: int | None,
-    note: str = "",
+    note: str,
 ) -> None:
-    """Move a member to a new ambassador status: history row, badge and activity."""
+    """The status, its history row and the member's badge (written at the next flush)."""
     from_status = score.ambassador_status
     score.ambassador_status = to_status
     session.add(
@@ -222,32 +230,64 @@ async def change_status(
     if member is not None:
         criteria = await load_criteria(session)
         member.ambassador_badge = criteria.badge_value if to_status == CONFIRMED else ""
-    await session.flush()
-    verb = {
-        FLAGGED: verbs.AMBASSADOR_FLAGGED,
-        CONFIRMED: verbs.AMBASSADOR_CONFIRMED,
-        DISMISSED: verbs.AMBASSADOR_DISMISSED,
-    }.get(to_status)
+
+
+async def _record_status(
+    session: AsyncSession, member_id: int, to_status: str, *, actor_id: int | None, note: str
+) -> None:
+    verb = _status_verb(to_status)
     if verb is not None:
         await record(
             session,
             verb,
             actor_id=actor_id,
-            recipient_id=score.member_id,
-            subject=("member", score.member_id),
+            recipient_id=member_id,
+            subject=("member", member_id),
             data={"status": to_status, "note": note},
         )
 
 
-async def follow_detection(
-    session: AsyncSession, score: AnalyticsMemberScore, detection: str
+async def change_status(
+    session: AsyncSession,
+    score: AnalyticsMemberScore,
+    to_status: str,
+    *,
+    actor_id: int | None,
+    note: str = "",
+) -> None:
+    """Move a member to a new ambassador status: history row, badge and activity."""
+    await _set_status(session, score, to_status, actor_id=actor_id, note=note)
+    await session.flush()
+    await _record_status(session, score.member_id, to_status, actor_id=actor_id, note=note)
+
+
+def _detected_status(score: AnalyticsMemberScore, detection: str) -> str | None:
+    """The status the detector moves a member to, if any. Operators' decisions (confirmed,
+    dismissed) are never changed by the detector."""
+    if detection == AMBASSADOR and score.ambassador_status == "":
+        return FLAGGED
+    if detection != AMBASSADOR and score.ambassador_status == FLAGGED:
+        return ""
+    return None
+
+
+async def follow_detections(
+    session: AsyncSession, moves: list[tuple[AnalyticsMemberScore, str]]
 ) -> None:
     """Flag newly detected ambassadors; unflag those not yet reviewed who no longer qualify.
-    Operators' decisions (confirmed, dismissed) are never changed by the detector."""
-    if detection == AMBASSADOR and score.ambassador_status == "":
-        await change_status(session, score, FLAGGED, actor_id=None)
-    elif detection != AMBASSADOR and score.ambassador_status == FLAGGED:
-        await change_status(session, score, "", actor_id=None)
+    Every status change and history row is written in one flush, then each change is
+    recorded as an activity."""
+    changes: list[tuple[int, str]] = []
+    for score, detection in moves:
+        to_status = _detected_status(score, detection)
+        if to_status is not None:
+            await _set_status(session, score, to_status, actor_id=None, note="")
+            changes.append((score.member_id, to_status))
+    if not changes:
+        return
+    await session.flush()
+    for member_id, to_status in changes:
+        await _record_status(session, member_id, to_status, actor_id=None, note="")
 
 
 async def review(

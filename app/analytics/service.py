@@ -365,16 +365,29 @@ async def refresh_members(session: AsyncSession, member_ids: list[int], today: d
 
 
 async def _follow_changes(session: AsyncSession, changed: list[tuple[int, str]]) -> None:
-    """Flag or unflag the members whose detection changed (history row, activity, webhooks)."""
-    for member_id, detection in changed:
-        score = (
-            await session.execute(
-                select(Score)
-                .where(Score.member_id == member_id)
-                .execution_options(populate_existing=True)
-            )
-        ).scalar_one()
-        await ambassadors.follow_detection(session, score, detection)
+    """Flag or unflag the members whose detection changed (history row, activity, webhooks).
+    Their scores and member rows are loaded a slice at a time and the status changes of a
+    slice are flushed together (the first recompute of a large community flags thousands)."""
+    for start in range(0, len(changed), BULK_ROWS):
+        chunk = changed[start : start + BULK_ROWS]
+        ids = [member_id for member_id, _detection in chunk]
+        scores = {
+            score.member_id: score
+            for score in (
+                await session.execute(
+                    select(Score)
+                    .where(Score.member_id.in_(ids))
+                    .execution_options(populate_existing=True)
+                )
+            ).scalars()
+        }
+        # The members' rows join the session now, so each status change finds its member
+        # there instead of asking for it.
+        await session.execute(select(Member).where(Member.id.in_(ids)))
+        moves = [
+            (scores[member_id], detection) for member_id, detection in chunk if member_id in scores
+        ]
+        await ambassadors.follow_detections(session, moves)
     # Score objects already in the session are stale now.
     for instance in list(session.identity_map.values()):
         if isinstance(instance, AnalyticsMemberScore):
