@@ -108,12 +108,19 @@ class Run:
     workers: int
     results: dict[str, Result] = field(default_factory=dict)
     reference: list[Result] = field(default_factory=list)
+    # The write reference (bench/reference_app.py's PUT /like): the stack's limit for a
+    # transaction of a like's shape, raw driver, no app.
+    reference_write: Result | None = None
     server_log_problems: list[str] = field(default_factory=list)
 
     @property
     def reference_rps(self) -> float:
         values = [result.rps for result in self.reference if result.rps > 0]
         return statistics.mean(values) if values else 0.0
+
+    @property
+    def reference_write_rps(self) -> float:
+        return self.reference_write.rps if self.reference_write else 0.0
 
 
 @dataclass
@@ -1018,6 +1025,9 @@ def measure(
         pages, fixtures, work, int(args.write_rate * max(args.duration, 1)), f"{db.name}-w{workers}"
     )
     ref_page = Page("reference", "reference (Fortunes shape)", path="/fortunes")
+    ref_write = Page("reference_write", "reference write (a like's transaction)", write=True)
+    ref_write.requests_file = work / f"reference-write-{db.name}-w{workers}.tsv"
+    ref_write.requests_file.write_text("PUT\t/like\t-\t\n")
     try:
         kizuna_server.wait_ready("/")
         reference.wait_ready("/fortunes")
@@ -1062,6 +1072,12 @@ def measure(
             )
         run.reference.append(one(reference, ref_page))
         log(f"  reference again: {run.reference[-1].rps:.0f} req/s")
+        if any(page.write and page.available for page in pages):
+            run.reference_write = one(reference, ref_write)
+            log(
+                f"  reference write: {run.reference_write.rps:.0f} req/s, "
+                f"errors {run.reference_write.errors}"
+            )
         run.server_log_problems = kizuna_server.problems()
     finally:
         kizuna_server.stop()
@@ -1256,7 +1272,15 @@ def render_report(
                 "",
                 f"Reference page: {ref:.0f} requests/s (runs: {refs}); "
                 f"p50 {_fmt(run.reference[0].p50_ms if run.reference else None)} ms, "
-                f"peak RSS {_fmt(max((r.peak_rss_mb for r in run.reference), default=0), 0)} MB.",
+                f"peak RSS {_fmt(max((r.peak_rss_mb for r in run.reference), default=0), 0)} MB."
+                + (
+                    f" Write reference (bench/reference_app.py `PUT /like`: a like's "
+                    f"transaction with the raw driver): {run.reference_write_rps:.0f} "
+                    f"requests/s, p50 {run.reference_write.p50_ms:.1f} ms, "
+                    f"errors {run.reference_write.errors}; write pages' ratios are to it."
+                    if run.reference_write
+                    else ""
+                ),
                 "",
                 "| page | path | req/s | ratio to reference | p50 ms | p99 ms | errors "
                 "| single ms | KB/page | peak RSS MB |",
@@ -1273,7 +1297,8 @@ def render_report(
                     )
                     continue
                 shown_path = page.path or page.route
-                ratio = f"{result.rps / ref:.2f}" if ref else "-"
+                base = run.reference_write_rps if page.write else ref
+                ratio = f"{result.rps / base:.2f}" if base else "-"
                 note = f" ({result.note})" if result.note else ""
                 out.append(
                     f"| {page.title}{note} | `{shown_path}` | {result.rps:.0f} | {ratio} | "
@@ -1327,9 +1352,15 @@ def target_lines(report: DatabaseReport) -> list[str]:
                 )
         like = results.get("like")
         if like and like.requests:
+            ceiling = (
+                f"; the write reference did {run.reference_write_rps:.0f}/s"
+                if run.reference_write
+                else ""
+            )
             lines.append(
                 f"- {run.workers}w likes: {like.rps:.0f}/s with {like.errors} errors "
                 f"(target >= 300/s, no errors): {verdict(like.rps >= 300 and like.errors == 0)}"
+                f"{ceiling}"
             )
         for key, limit in (
             ("leaderboard", 10),

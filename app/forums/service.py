@@ -25,7 +25,7 @@ from app.kit import clock
 from app.kit.errors import Conflict, Forbidden, Invalid, NotFound
 from app.kit.i18n import lazy_gettext
 from app.kit.security import sha256_hex
-from app.kit.sql import dialect_name, insert, run_prebuilt, sync_loaded
+from app.kit.sql import dialect_name, insert, prebuilt, run_prebuilt, sync_loaded
 from app.models import (
     SEARCH_TABLE,
     Category,
@@ -189,17 +189,24 @@ async def writable_topic(
     return queries.TopicContext(row[0], row[1], None)
 
 
+def _writable_post_query(_insert: Any) -> Any:
+    return (
+        select(Post, Topic, Category)
+        .join(Topic, Topic.id == Post.topic_id)
+        .join(Category, Category.id == Topic.category_id)
+        .where(Post.id == bindparam("p_post"))
+    )
+
+
 async def writable_post(
     session: AsyncSession, viewer: Member, post_id: int
 ) -> tuple[Post, queries.TopicContext]:
     """``queries.get_post`` for the write paths (likes, accepted answers): post, topic and
-    category in one query instead of four, with the same visibility rules."""
+    category in one query instead of four (built once), with the same visibility rules,
+    checked on the loaded rows."""
     row = (
         await session.execute(
-            select(Post, Topic, Category)
-            .join(Topic, Topic.id == Post.topic_id)
-            .join(Category, Category.id == Topic.category_id)
-            .where(Post.id == post_id, policy.visible_categories(viewer))
+            prebuilt(session, "forums.writable_post", _writable_post_query), {"p_post": post_id}
         )
     ).one_or_none()
     if row is None:
@@ -518,15 +525,24 @@ async def _likeable(
     return post, context
 
 
+def _like_insert(insert_: Any) -> Any:
+    table = PostLike.__table__
+    return (
+        insert_(table)
+        .on_conflict_do_nothing(index_elements=[table.c.post_id, table.c.member_id])
+        .returning(table.c.post_id)
+    )
+
+
 async def like_post(session: AsyncSession, viewer: Member, post_id: int) -> tuple[bool, int]:
     """Like a post once; liking again changes nothing. Returns (liked, like count)."""
     post, context = await _likeable(session, viewer, post_id)
     created = (
-        await session.execute(
-            insert(session, PostLike)
-            .values(post_id=post.id, member_id=viewer.id, created_at=clock.now())
-            .on_conflict_do_nothing(index_elements=[PostLike.post_id, PostLike.member_id])
-            .returning(PostLike.post_id)
+        await run_prebuilt(
+            session,
+            "forums.like",
+            _like_insert,
+            {"post_id": post.id, "member_id": viewer.id, "created_at": clock.now()},
         )
     ).scalar_one_or_none()
     if created is not None:

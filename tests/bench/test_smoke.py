@@ -4,7 +4,9 @@ through a real server, and the report. The full benchmark is separate (see READM
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -68,6 +70,8 @@ def test_smoke_run_measures_every_page_and_writes_the_report(tmp_path: Path) -> 
     assert not [line for line in rows if "answered 5" in line]
     assert "Points are consistent" in text
     assert "like counter differs from their likes: 0" in text
+    # The write reference ran beside the write pages, without an error.
+    assert re.search(r"Write reference \(.*\): \d+ requests/s, p50 [\d.]+ ms, errors 0;", text)
 
 
 def test_builtin_loader_and_wrk_parser(tmp_path: Path) -> None:
@@ -123,9 +127,22 @@ def test_builtin_loader_and_wrk_parser(tmp_path: Path) -> None:
         assert result.errors == 0
         assert 0 < result.p50_ms <= result.p99_ms
         assert result.bytes_per_request == pytest.approx(len(page.encode()), rel=0.01)
+        # The write reference commits each like before answering: the counter it bumped
+        # comes back one higher every time.
+        counts = []
+        for _ in range(2):
+            request = urllib.request.Request(base + "/like", method="PUT")
+            with urllib.request.urlopen(request, timeout=5) as answer:
+                counts.append(json.loads(answer.read())["like_count"])
+        assert counts == [1, 2]
     finally:
         os.killpg(server.pid, 15)
         server.wait(timeout=20)
+    # Its scratch tables went with it: Kizuna's database keeps only its own tables.
+    db = sqlite3.connect(database)
+    tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    db.close()
+    assert tables == {"topics"}
 
     parsed = bench.parse_wrk(
         "Running 10s test @ http://127.0.0.1:8000/\n"
