@@ -58,6 +58,23 @@ def _set_session_cookie(response: Response, token: str) -> None:
     )
 
 
+async def _signed_in(
+    session: AsyncSession, request: Request, member: Member, to: str
+) -> RedirectResponse:
+    """Start the member's session (replacing the browser's previous one) and send them on,
+    with the session cookie."""
+    new = await service.start_session(
+        session,
+        member,
+        previous_token=request.cookies.get(SESSION_COOKIE),
+        ip=client_ip(request),
+        user_agent=request.headers.get("user-agent", ""),
+    )
+    response = RedirectResponse(to, status_code=303)
+    _set_session_cookie(response, new.token)
+    return response
+
+
 def activation_link(member: Member) -> str:
     settings = get_settings()
     token = sign_value(
@@ -220,15 +237,7 @@ async def activate(request: Request, token: str) -> Response:
         if member is None or member.email != value.get("e"):
             raise NotFound()
         await service.verify_email(session, member)
-        new = await service.start_session(
-            session,
-            member,
-            previous_token=request.cookies.get(SESSION_COOKIE),
-            ip=client_ip(request),
-            user_agent=request.headers.get("user-agent", ""),
-        )
-    response = RedirectResponse("/", status_code=303)
-    _set_session_cookie(response, new.token)
+        response = await _signed_in(session, request, member, "/")
     flash(response, _("Welcome, %(name)s! Your account is ready.", name=member.display_name))
     return response
 
@@ -273,15 +282,7 @@ async def claim(request: Request, token: str, session: SessionDep) -> Response:
             status_code=422,
         )
     await service.claim_account(session, member, data.display_name, data.password)
-    new = await service.start_session(
-        session,
-        member,
-        previous_token=request.cookies.get(SESSION_COOKIE),
-        ip=client_ip(request),
-        user_agent=request.headers.get("user-agent", ""),
-    )
-    response = RedirectResponse("/", status_code=303)
-    _set_session_cookie(response, new.token)
+    response = await _signed_in(session, request, member, "/")
     flash(response, _("Welcome, %(name)s! Your account is ready.", name=member.display_name))
     return response
 
@@ -380,15 +381,7 @@ async def signin(request: Request, session: SessionDep) -> Response:
             status_code=403,
         )
     await ratelimit.reset(session, account_key)
-    new = await service.start_session(
-        session,
-        member,
-        previous_token=request.cookies.get(SESSION_COOKIE),
-        ip=client_ip(request),
-        user_agent=request.headers.get("user-agent", ""),
-    )
-    response = RedirectResponse(form["next"], status_code=303)
-    _set_session_cookie(response, new.token)
+    response = await _signed_in(session, request, member, form["next"])
     return response
 
 
