@@ -12,6 +12,9 @@ transaction (app.activity.service.record):
 4. webhooks (app.integrations.webhooks.on_activity): deliveries for subscribed events, sent
    after the commit.
 
+The community-wide rollup rows the analytics listener counts are written just before each
+commit (app.analytics.community), in one order, so crossing transactions cannot deadlock.
+
 Live pushes (app.live.events) are installed by the web app's lifespan instead: they need the
 broker, which only a serving process starts. ``create_app()`` and the ``kizuna`` command both
 call :func:`install_listeners`, so activity made by the CLI (the demo, imports, admin tools)
@@ -25,11 +28,12 @@ from app.activity.service import subscribe
 
 
 def install_listeners() -> None:
-    from app.analytics import rollups
+    from app.analytics import community, rollups
     from app.integrations import webhooks
     from app.notifications import service as notifications
     from app.points import service as points
 
+    community.install()
     subscribe(points.on_activity)
     subscribe(rollups.on_activity)
     subscribe(notifications.on_activity)

@@ -22,13 +22,12 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
 
-from sqlalchemy import and_, case, delete, func, select, text
+from sqlalchemy import and_, case, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.analytics import metrics, policy
-from app.kit.sql import dialect_name, insert
+from app.analytics import community, metrics, policy
+from app.kit.sql import dialect_name
 from app.models import AnalyticsActive, AnalyticsActiveReturn, AnalyticsMemberDaily, Member
 from app.models.analytics_active import NO_PREVIOUS_DAY, RETURN_LOOKBACK_DAYS
 
@@ -123,70 +122,25 @@ async def mark_active(session: AsyncSession, member_id: int, day: date, verb: st
             if before != after:
                 changes[before][slot] -= 1
                 changes[after][slot] += 1
-    await _add_active(session, changes)
+    _add_active(session, changes)
     moves: dict[tuple[date, date], int] = defaultdict(int)
     moves[(day, return_key(day, previous))] += 1
     if following is not None:
         moves[(following, return_key(following, previous))] -= 1
         moves[(following, return_key(following, day))] += 1
-    await _add_returns(session, moves)
+    _add_returns(session, moves)
 
 
-async def _add_active(session: AsyncSession, changes: dict[date, list[int]]) -> None:
-    rows: list[dict[str, Any]] = [
-        {"day": day, "members": c[0], "week_ends": c[1], "month_ends": c[2]}
-        for day, c in sorted(changes.items())
-        if any(c)
-    ]
-    if not rows:
-        return
-    stmt = insert(session, AnalyticsActive).values(rows)
-    await session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=[AnalyticsActive.day],
-            set_={
-                "members": AnalyticsActive.members + stmt.excluded.members,
-                "week_ends": AnalyticsActive.week_ends + stmt.excluded.week_ends,
-                "month_ends": AnalyticsActive.month_ends + stmt.excluded.month_ends,
-            },
-        )
-    )
-    emptied = [row["day"] for row in rows if min(row["week_ends"], row["month_ends"]) < 0]
-    if emptied:
-        await session.execute(
-            delete(AnalyticsActive).where(
-                AnalyticsActive.day.in_(emptied),
-                AnalyticsActive.members == 0,
-                AnalyticsActive.week_ends == 0,
-                AnalyticsActive.month_ends == 0,
-            )
-        )
+def _add_active(session: AsyncSession, changes: dict[date, list[int]]) -> None:
+    kept = community.tally(session).active
+    for day, (members, week_ends, month_ends) in changes.items():
+        kept[day][0] += members
+        kept[day][1] += week_ends
+        kept[day][2] += month_ends
 
 
-async def _add_returns(session: AsyncSession, moves: dict[tuple[date, date], int]) -> None:
-    rows: list[dict[str, Any]] = [
-        {"day": day, "previous_day": previous, "members": n}
-        for (day, previous), n in sorted(moves.items())
-        if n
-    ]
-    if not rows:
-        return
-    stmt = insert(session, AnalyticsActiveReturn).values(rows)
-    await session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=[AnalyticsActiveReturn.day, AnalyticsActiveReturn.previous_day],
-            set_={"members": AnalyticsActiveReturn.members + stmt.excluded.members},
-        )
-    )
-    emptied = [(row["day"], row["previous_day"]) for row in rows if row["members"] < 0]
-    for day, previous in emptied:
-        await session.execute(
-            delete(AnalyticsActiveReturn).where(
-                AnalyticsActiveReturn.day == day,
-                AnalyticsActiveReturn.previous_day == previous,
-                AnalyticsActiveReturn.members == 0,
-            )
-        )
+def _add_returns(session: AsyncSession, moves: dict[tuple[date, date], int]) -> None:
+    community.tally(session).returns.update(moves)
 
 
 # --- rebuild ------------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.activity import verbs
 from app.activity.service import subscribe
-from app.analytics import active
+from app.analytics import active, community
 from app.kit import clock
 from app.kit.sql import insert, run_prebuilt
 from app.models import (
@@ -51,23 +51,10 @@ TOUCHED_BY_ACTOR = frozenset(
 TOUCHES_RECIPIENT = frozenset({verbs.ANSWER_CREATED})
 
 
-def _community_upsert(insert_: Any) -> Any:
-    stmt = insert_(AnalyticsDaily.__table__).values(
-        day=bindparam("p_day"), verb=bindparam("p_verb"), count=bindparam("p_amount")
-    )
-    return stmt.on_conflict_do_update(
-        index_elements=[AnalyticsDaily.day, AnalyticsDaily.verb],
-        set_={"count": AnalyticsDaily.count + stmt.excluded.count},
-    )
-
-
 async def count_community(session: AsyncSession, day: date, verb: str, amount: int = 1) -> None:
-    await run_prebuilt(
-        session,
-        "rollups.community",
-        _community_upsert,
-        {"p_day": day, "p_verb": verb, "p_amount": amount},
-    )
+    """Add to the community's count of ``verb`` on ``day`` (written at commit, with the other
+    community-wide rows: :mod:`app.analytics.community`)."""
+    community.tally(session).daily[(day, verb)] += amount
 
 
 async def count_member(
