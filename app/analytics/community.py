@@ -21,10 +21,10 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import bindparam, delete, event
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
 
+from app.kit.sql import insert
 from app.models import AnalyticsActive, AnalyticsActiveReturn, AnalyticsDaily
 
 _KEY = "community_rollups"
@@ -54,17 +54,12 @@ def tally(session: AsyncSession) -> Tally:
     return fresh
 
 
-def _insert(session: Session, table: Any) -> Any:
-    dialect = session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
-
-
 def _write_daily(session: Session, counts: Counter[tuple[date, str]]) -> None:
     rows = [{"p_day": d, "p_verb": v, "p_amount": n} for (d, v), n in sorted(counts.items()) if n]
     if not rows:
         return
     table = AnalyticsDaily.__table__
-    stmt = _insert(session, table).values(
+    stmt = insert(session, table).values(
         day=bindparam("p_day"), verb=bindparam("p_verb"), count=bindparam("p_amount")
     )
     stmt = stmt.on_conflict_do_update(
@@ -82,7 +77,7 @@ def _write_active(session: Session, changes: dict[date, list[int]]) -> None:
     ]
     if not rows:
         return
-    stmt = _insert(session, AnalyticsActive).values(rows)
+    stmt = insert(session, AnalyticsActive).values(rows)
     session.execute(
         stmt.on_conflict_do_update(
             index_elements=[AnalyticsActive.day],
@@ -113,7 +108,7 @@ def _write_returns(session: Session, moves: Counter[tuple[date, date]]) -> None:
     ]
     if not rows:
         return
-    stmt = _insert(session, AnalyticsActiveReturn).values(rows)
+    stmt = insert(session, AnalyticsActiveReturn).values(rows)
     session.execute(
         stmt.on_conflict_do_update(
             index_elements=[AnalyticsActiveReturn.day, AnalyticsActiveReturn.previous_day],

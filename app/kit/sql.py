@@ -8,17 +8,18 @@ from typing import Any, TypeVar
 from sqlalchemy import inspect
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 T = TypeVar("T")
 
 
-def dialect_name(session: AsyncSession) -> str:
+def dialect_name(session: AsyncSession | Session) -> str:
     return session.get_bind().dialect.name
 
 
-def insert(session: AsyncSession, table: Any) -> Any:
+def insert(session: AsyncSession | Session, table: Any) -> Any:
     """An INSERT that knows ON CONFLICT for the session's database."""
     if dialect_name(session) == "postgresql":
         return postgresql.insert(table)

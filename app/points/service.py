@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, cast
@@ -152,13 +152,10 @@ def _ledger_insert(insert_: Any) -> Any:
     ).returning(table.c.id)
 
 
-async def append(
-    session: AsyncSession, entry: Entry, *, moment: datetime | None = None
+async def _insert_ledger(
+    session: AsyncSession, entry: Entry, when: datetime, day: date
 ) -> int | None:
-    """Append one ledger row and move the cached totals with it. Returns the new row's id,
-    or None when a row with the same key exists (the action was already paid)."""
-    when = moment or clock.now()
-    day = clock.community_day(when)
+    """The ledger row alone (no totals): its id, or None when its key is already there."""
     values = {
         "p_member_id": entry.member_id,
         "p_lifetime_delta": entry.lifetime,
@@ -178,6 +175,17 @@ async def append(
     }
     result = await run_prebuilt(session, "points.ledger", _ledger_insert, values)
     new_id: int | None = result.scalar_one_or_none()
+    return new_id
+
+
+async def append(
+    session: AsyncSession, entry: Entry, *, moment: datetime | None = None
+) -> int | None:
+    """Append one ledger row and move the cached totals with it. Returns the new row's id,
+    or None when a row with the same key exists (the action was already paid)."""
+    when = moment or clock.now()
+    day = clock.community_day(when)
+    new_id = await _insert_ledger(session, entry, when, day)
     if new_id is None:
         return None
     await _move_totals(session, entry.member_id, entry.lifetime, entry.spendable, day)
@@ -845,36 +853,22 @@ async def spend_points(
         leaderboard=False,
     )
     when = clock.now()
-    new_id: int | None = (
-        await session.execute(
-            insert(session, PointLedgerEntry)
-            .values(
-                member_id=member_id,
-                lifetime_delta=0,
-                spendable_delta=-amount,
-                kind=kind,
-                rule=kind,
-                source=source[:200],
-                seq=0,
-                reversal=False,
-                subject_type=subject[0] if subject else None,
-                subject_id=subject[1] if subject else None,
-                actor_id=actor_id,
-                note=note[:300],
-                day=clock.community_day(when),
-                created_at=when,
-            )
-            .on_conflict_do_nothing(
-                index_elements=[
-                    PointLedgerEntry.rule,
-                    PointLedgerEntry.source,
-                    PointLedgerEntry.seq,
-                    PointLedgerEntry.reversal,
-                ]
-            )
-            .returning(PointLedgerEntry.id)
-        )
-    ).scalar_one_or_none()
+    new_id = await _insert_ledger(
+        session,
+        Entry(
+            member_id=member_id,
+            lifetime=0,
+            spendable=-amount,
+            kind=kind,
+            rule=kind,
+            source=source,
+            subject=subject,
+            actor_id=actor_id,
+            note=note,
+        ),
+        when,
+        clock.community_day(when),
+    )
     if new_id is None:
         raise Conflict(_("These points were already spent."))
     return new_id
@@ -1138,6 +1132,20 @@ class Mismatch:
         return f"member {self.member_id}: {self.what} cached={self.cached} ledger={self.ledger}"
 
 
+def _differences(
+    expected: dict[Any, int],
+    cached: dict[Any, int],
+    label: Callable[[Any], tuple[str, int]],
+) -> list[Mismatch]:
+    """Every key whose cached total differs from the ledger's; ``label`` gives its name and
+    member."""
+    return [
+        Mismatch(*label(key), cached.get(key), expected.get(key))
+        for key in sorted(set(expected) | set(cached))
+        if expected.get(key, 0) != cached.get(key, 0)
+    ]
+
+
 async def check_totals(session: AsyncSession, *, rebuild: bool = False) -> list[Mismatch]:
     """Compare every cached total with the ledger; with ``rebuild`` make the caches agree."""
     ledger_sums = {
@@ -1192,17 +1200,9 @@ async def check_totals(session: AsyncSession, *, rebuild: bool = False) -> list[
         (row.period, row.start, int(row.member_id)): int(row.points)
         for row in (await session.execute(select(PointPeriodTotal))).scalars()
     }
-    for key in sorted(set(expected) | set(cached)):
-        if expected.get(key, 0) != cached.get(key, 0):
-            period, start, member_id = key
-            mismatches.append(
-                Mismatch(
-                    f"{period} total from {start.isoformat()}",
-                    member_id,
-                    cached.get(key),
-                    expected.get(key),
-                )
-            )
+    mismatches += _differences(
+        expected, cached, lambda key: (f"{key[0]} total from {key[1].isoformat()}", key[2])
+    )
     kinds_expected = {
         (int(member_id), kind): int(points)
         for member_id, kind, points in (
@@ -1225,17 +1225,9 @@ async def check_totals(session: AsyncSession, *, rebuild: bool = False) -> list[
             )
         ).all()
     }
-    for kind_key in sorted(set(kinds_expected) | set(kinds_cached)):
-        if kinds_expected.get(kind_key, 0) != kinds_cached.get(kind_key, 0):
-            member_id, kind = kind_key
-            mismatches.append(
-                Mismatch(
-                    f"{kind} total",
-                    member_id,
-                    kinds_cached.get(kind_key),
-                    kinds_expected.get(kind_key),
-                )
-            )
+    mismatches += _differences(
+        kinds_expected, kinds_cached, lambda key: (f"{key[1]} total", key[0])
+    )
     if rebuild and mismatches:
         await _rebuild(session, ledger_sums, expected, kinds_expected)
     return mismatches
