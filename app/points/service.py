@@ -1132,6 +1132,17 @@ class Mismatch:
         return f"member {self.member_id}: {self.what} cached={self.cached} ledger={self.ledger}"
 
 
+async def _lifetime_by(session: AsyncSession, column: Any) -> Sequence[Any]:
+    """Lifetime points per member and ``column`` value, from the ledger rows that moved any."""
+    return (
+        await session.execute(
+            select(PointLedgerEntry.member_id, column, func.sum(PointLedgerEntry.lifetime_delta))
+            .where(PointLedgerEntry.lifetime_delta != 0)
+            .group_by(PointLedgerEntry.member_id, column)
+        )
+    ).all()
+
+
 def _differences(
     expected: dict[Any, int],
     cached: dict[Any, int],
@@ -1181,18 +1192,7 @@ async def check_totals(session: AsyncSession, *, rebuild: bool = False) -> list[
             mismatches.append(Mismatch("rank_id", member_id, rank_id, want_rank))
 
     expected: dict[tuple[str, date, int], int] = {}
-    daily = (
-        await session.execute(
-            select(
-                PointLedgerEntry.member_id,
-                PointLedgerEntry.day,
-                func.sum(PointLedgerEntry.lifetime_delta),
-            )
-            .where(PointLedgerEntry.lifetime_delta != 0)
-            .group_by(PointLedgerEntry.member_id, PointLedgerEntry.day)
-        )
-    ).all()
-    for member_id, day, points in daily:
+    for member_id, day, points in await _lifetime_by(session, PointLedgerEntry.day):
         for period in PERIODS:
             key = (period, period_start(period, day), int(member_id))
             expected[key] = expected.get(key, 0) + int(points)
@@ -1205,17 +1205,7 @@ async def check_totals(session: AsyncSession, *, rebuild: bool = False) -> list[
     )
     kinds_expected = {
         (int(member_id), kind): int(points)
-        for member_id, kind, points in (
-            await session.execute(
-                select(
-                    PointLedgerEntry.member_id,
-                    PointLedgerEntry.kind,
-                    func.sum(PointLedgerEntry.lifetime_delta),
-                )
-                .where(PointLedgerEntry.lifetime_delta != 0)
-                .group_by(PointLedgerEntry.member_id, PointLedgerEntry.kind)
-            )
-        ).all()
+        for member_id, kind, points in await _lifetime_by(session, PointLedgerEntry.kind)
     }
     kinds_cached = {
         (int(member_id), kind): int(points)
