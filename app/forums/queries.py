@@ -32,7 +32,7 @@ from app.forums import policy
 from app.kit import clock
 from app.kit.errors import Invalid, NotFound
 from app.kit.i18n import get_locale, lazy_gettext
-from app.kit.sql import dialect_name
+from app.kit.sql import dialect_name, execute_core, prebuilt, run_prebuilt
 from app.models import (
     AnswerVote,
     Category,
@@ -113,6 +113,9 @@ class TopicSummary:
     author: AuthorView
     last_poster: AuthorView | None
     last_read_number: int | None
+    # The row this summary was made from and is_new: with the tags, every value the summary
+    # holds, as one cheaply hashed tuple (the key of a kept rendering of the row).
+    key: tuple[Any, ...] = field(compare=False, repr=False)
     is_new: bool = False
     tags: list[str] = field(default_factory=list)
 
@@ -225,30 +228,30 @@ def after_key(keys: Sequence[tuple[SQLColumnExpression[Any], Any, bool]]) -> Col
 
 
 async def visible_categories(session: AsyncSession, viewer: Member | None) -> list[Category]:
-    rows = await session.execute(
-        select(Category)
-        .where(policy.visible_categories(viewer))
-        .order_by(Category.position, Category.id)
+    role = None if viewer is None else cast(Role, viewer.role)
+    statement = prebuilt(
+        session,
+        ("visible_categories", role),
+        lambda _insert: (
+            select(Category)
+            .where(_bind_points(policy.visible_categories(_viewer_shape(role))))
+            .order_by(Category.position, Category.id)
+        ),
     )
+    rows = await session.execute(statement, {"viewer_points": policy.lifetime_points(viewer)})
     return list(rows.scalars())
 
 
 async def category_by_slug(session: AsyncSession, viewer: Member | None, slug: str) -> Category:
-    category = await session.scalar(
-        select(Category).where(Category.slug == slug, policy.visible_categories(viewer))
+    """The category at ``slug`` if the viewer may see it (else 404). One row by a unique key,
+    so the visibility rule is applied to it in Python, by the policy."""
+    statement = prebuilt(
+        session,
+        "category_by_slug",
+        lambda _insert: select(Category).where(Category.slug == bindparam("slug")),
     )
-    if category is None:
-        raise NotFound()
-    return category
-
-
-async def category_by_id(
-    session: AsyncSession, viewer: Member | None, category_id: int
-) -> Category:
-    category = await session.scalar(
-        select(Category).where(Category.id == category_id, policy.visible_categories(viewer))
-    )
-    if category is None:
+    category: Category | None = await session.scalar(statement, {"slug": slug})
+    if category is None or not policy.can_see_category(viewer, category):
         raise NotFound()
     return category
 
@@ -397,6 +400,56 @@ def _topic_list_statement(
     return query.order_by(*[column.desc() for column, _kind, _name in keys]).limit(limit + 1)
 
 
+def _summary(row: tuple[Any, ...], viewer: Member | None, new_after: datetime) -> TopicSummary:
+    """A topic-list row (the columns of _topic_list_statement, in order) as a summary. Rows
+    are unpacked by position: a page of 30 rows read by column name cost more than its query."""
+    (
+        topic_id,
+        title,
+        kind,
+        pinned,
+        locked,
+        created_at,
+        last_posted_at,
+        post_count,
+        reply_count,
+        like_count,
+        view_count,
+        score,
+        accepted_post_id,
+    ) = row[:13]
+    category = CategoryRef(*row[13:19])
+    author = AuthorView(*row[19:25])
+    last_read_number = row[31]
+    is_new = (
+        viewer is not None
+        and last_read_number is None
+        and author.id != viewer.id
+        and created_at > new_after
+    )
+    return TopicSummary(
+        id=topic_id,
+        title=title,
+        kind=kind,
+        pinned=pinned,
+        locked=locked,
+        created_at=created_at,
+        last_posted_at=last_posted_at,
+        post_count=post_count,
+        reply_count=reply_count,
+        like_count=like_count,
+        view_count=view_count,
+        score=score,
+        accepted_post_id=accepted_post_id,
+        category=category,
+        author=author,
+        last_poster=AuthorView(*row[25:31]) if row[25] is not None else None,
+        last_read_number=last_read_number,
+        is_new=is_new,
+        key=(row, is_new),
+    )
+
+
 async def topic_list(
     session: AsyncSession,
     viewer: Member | None,
@@ -454,7 +507,7 @@ async def topic_list(
     if statement is None:
         statement = _topic_list_statement(viewer, shape, keys)
         _TOPIC_LIST_STATEMENTS[shape] = statement
-    rows = (await session.execute(statement, params)).all()
+    rows = (await execute_core(session, statement, params)).all()
 
     next_cursor = None
     if len(rows) > limit:
@@ -465,54 +518,7 @@ async def topic_list(
     new_after = clock.now() - timedelta(days=NEW_TOPIC_DAYS)
     if viewer is not None and viewer.created_at > new_after:
         new_after = viewer.created_at
-    topics = [
-        TopicSummary(
-            id=row.id,
-            title=row.title,
-            kind=row.kind,
-            pinned=row.pinned,
-            locked=row.locked,
-            created_at=row.created_at,
-            last_posted_at=row.last_posted_at,
-            post_count=row.post_count,
-            reply_count=row.reply_count,
-            like_count=row.like_count,
-            view_count=row.view_count,
-            score=row.score,
-            accepted_post_id=row.accepted_post_id,
-            category=CategoryRef(
-                row.category_id, row.slug, row.name_en, row.name_ja, row.colour, row.category_kind
-            ),
-            author=AuthorView(
-                row.author_id,
-                row.author_handle,
-                row.author_name,
-                row.author_role,
-                row.author_rank_id,
-                row.author_badge,
-            ),
-            last_poster=(
-                AuthorView(
-                    row.last_id,
-                    row.last_handle,
-                    row.last_name,
-                    row.last_role,
-                    row.last_rank_id,
-                    row.last_badge,
-                )
-                if row.last_id is not None
-                else None
-            ),
-            last_read_number=row.last_read_number,
-            is_new=(
-                viewer is not None
-                and row.last_read_number is None
-                and row.author_id != viewer.id
-                and row.created_at > new_after
-            ),
-        )
-        for row in rows
-    ]
+    topics = [_summary(tuple(row), viewer, new_after) for row in rows]
     await attach_tags(session, topics)
     return topics, next_cursor
 
@@ -526,17 +532,21 @@ async def topic_summary(
     return topics[0]
 
 
+def _build_topic_tags(_insert: Any) -> Any:
+    return (
+        select(TopicTag.topic_id, Tag.name)
+        .join(Tag, Tag.id == TopicTag.tag_id)
+        .where(TopicTag.topic_id.in_(bindparam("topic_ids", expanding=True)))
+        .order_by(Tag.name)
+    )
+
+
 async def attach_tags(session: AsyncSession, topics: Sequence[TopicSummary]) -> None:
     """Tags for a whole page of topics in one query."""
     if not topics:
         return
     by_id = {topic.id: topic for topic in topics}
-    rows = await session.execute(
-        select(TopicTag.topic_id, Tag.name)
-        .join(Tag, Tag.id == TopicTag.tag_id)
-        .where(TopicTag.topic_id.in_(by_id))
-        .order_by(Tag.name)
-    )
+    rows = await run_prebuilt(session, "topic_tags", _build_topic_tags, {"topic_ids": list(by_id)})
     for topic_id, name in rows:
         by_id[topic_id].tags.append(name)
 

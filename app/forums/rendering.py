@@ -143,7 +143,8 @@ def post_html(context: Context, post: Any) -> Markup:
 def _row_key(context: Context, topic: TopicSummary) -> tuple[Any, ...]:
     """Every value ``forums/_topic_row.html`` reads."""
     return (
-        *(tuple(value) if isinstance(value, list) else value for value in vars(topic).values()),
+        topic.key,  # the topic's row, with the reader's read marker, and whether it is new
+        tuple(topic.tags),
         bool(context.get("category")),
         i18n.get_locale(),
         i18n.get_timezone(),

@@ -48,6 +48,7 @@ async def _topic_list_page(
     viewer: Member | None,
     *,
     template: str,
+    with_categories: bool = False,
     category: Any = None,
     tag: str | None = None,
     extra: dict[str, Any] | None = None,
@@ -75,13 +76,16 @@ async def _topic_list_page(
     }
     if is_htmx(request) and params["cursor"]:
         return render(request, "forums/_topic_rows.html", context)
-    context["categories"] = await queries.visible_categories(session, viewer)
+    if with_categories:
+        context["categories"] = await queries.visible_categories(session, viewer)
     return render(request, template, context)
 
 
 @router.get("/")
 async def latest(request: Request, session: SessionDep, viewer: OptionalMember) -> Response:
-    return await _topic_list_page(request, session, viewer, template="forums/latest.html")
+    return await _topic_list_page(
+        request, session, viewer, template="forums/latest.html", with_categories=True
+    )
 
 
 @router.get("/categories")

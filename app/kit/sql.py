@@ -43,18 +43,23 @@ def prebuilt(session: AsyncSession, key: Hashable, build: Callable[[Any], Any]) 
     return statement
 
 
-async def run_prebuilt(
-    session: AsyncSession, key: Hashable, build: Callable[[Any], Any], params: Any
-) -> Any:
-    """Execute a :func:`prebuilt` statement on the session's connection, as Core: no ORM
-    bookkeeping per statement (on the hot write paths that bookkeeping cost more than the SQL).
-    Pending ORM changes are flushed first, as the session's own execute would. Rows changed
-    this way are not refreshed in the session's identity map: callers that change rows which
-    may be loaded there (members) set the new values themselves."""
+async def execute_core(session: AsyncSession, statement: Any, params: Any = None) -> Any:
+    """Execute ``statement`` on the session's connection, as Core: no ORM bookkeeping per
+    statement (on the hot paths that bookkeeping cost more than the SQL). Pending ORM changes
+    are flushed first, as the session's own execute would. Rows changed this way are not
+    refreshed in the session's identity map: callers that change rows which may be loaded
+    there (members) set the new values themselves (:func:`sync_loaded`)."""
     if session.new or session.dirty or session.deleted:
         await session.flush()
     connection = await session.connection()
-    return await connection.execute(prebuilt(session, key, build), params)
+    return await connection.execute(statement, params)
+
+
+async def run_prebuilt(
+    session: AsyncSession, key: Hashable, build: Callable[[Any], Any], params: Any
+) -> Any:
+    """Execute a :func:`prebuilt` statement with :func:`execute_core`."""
+    return await execute_core(session, prebuilt(session, key, build), params)
 
 
 def sync_loaded(session: AsyncSession, model: Any, row_id: Any, values: Mapping[str, Any]) -> None:
