@@ -95,13 +95,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from app.uploads import api as uploads_api
     from app.uploads import web as uploads_web
 
+    # Routes are tried in order, router by router, so the forum's (the busiest pages, and
+    # likes) come first; no path of a later router is one that theirs would take.
+    app.include_router(forums_web.router)
+    app.include_router(forums_api.router)
     app.include_router(accounts_web.router)
     app.include_router(accounts_api.router)
     app.include_router(admin_web.router)
     app.include_router(analytics_web.router)
     app.include_router(analytics_api.router)
-    app.include_router(forums_web.router)
-    app.include_router(forums_api.router)
     app.include_router(forums_admin.router)
     app.include_router(qa_web.router)
     app.include_router(qa_api.router)
