@@ -32,7 +32,7 @@ from app.forums import policy
 from app.kit import clock
 from app.kit.errors import Invalid, NotFound
 from app.kit.i18n import get_locale, lazy_gettext
-from app.kit.sql import dialect_name, execute_core, prebuilt, run_prebuilt
+from app.kit.sql import dialect_name, execute_core, prebuilt
 from app.models import (
     AnswerVote,
     Category,
@@ -113,7 +113,7 @@ class TopicSummary:
     author: AuthorView
     last_poster: AuthorView | None
     last_read_number: int | None
-    # The row this summary was made from and is_new: with the tags, every value the summary
+    # The row this summary was made from (tags included) and is_new: every value the summary
     # holds, as one cheaply hashed tuple (the key of a kept rendering of the row).
     key: tuple[Any, ...] = field(compare=False, repr=False)
     is_new: bool = False
@@ -315,7 +315,9 @@ def _topic_list_statement(
 ) -> Any:
     """The topic list query for one shape of request (see topic_list), with every value a
     bound parameter: built once, its compiled form is then found without rebuilding it."""
-    role, by_category, by_tag, by_author, by_topic, status, _sort, since, after, limit = shape
+    sqlite, role, by_category, by_tag, by_author, by_topic, status, _sort, since, after, limit = (
+        shape
+    )
     member = _viewer_shape(role)
     author = _AUTHOR
     last = _LAST_POSTER
@@ -356,6 +358,7 @@ def _topic_list_statement(
             last.rank_id.label("last_rank_id"),
             last.ambassador_badge.label("last_badge"),
             read_column,
+            _tag_names(sqlite).label("tag_names"),
         )
         .join(Category, Category.id == Topic.category_id)
         .join(author, author.id == Topic.author_id)
@@ -421,6 +424,7 @@ def _summary(row: tuple[Any, ...], viewer: Member | None, new_after: datetime) -
     category = CategoryRef(*row[13:19])
     author = AuthorView(*row[19:25])
     last_read_number = row[31]
+    tags = _split_tags(row[32])
     is_new = (
         viewer is not None
         and last_read_number is None
@@ -445,8 +449,9 @@ def _summary(row: tuple[Any, ...], viewer: Member | None, new_after: datetime) -
         author=author,
         last_poster=AuthorView(*row[25:31]) if row[25] is not None else None,
         last_read_number=last_read_number,
-        is_new=is_new,
         key=(row, is_new),
+        is_new=is_new,
+        tags=tags,
     )
 
 
@@ -474,7 +479,9 @@ async def topic_list(
     keys = _order_keys(sort, pinned_first=category_id is not None and sort == "activity")
     days = PERIODS[period]
     since = sort == "top" and days is not None
+    sqlite = dialect_name(session) == "sqlite"
     shape = (
+        sqlite,
         None if viewer is None else viewer.role,
         category_id is not None,
         bool(tag),
@@ -519,7 +526,6 @@ async def topic_list(
     if viewer is not None and viewer.created_at > new_after:
         new_after = viewer.created_at
     topics = [_summary(tuple(row), viewer, new_after) for row in rows]
-    await attach_tags(session, topics)
     return topics, next_cursor
 
 
@@ -530,25 +536,6 @@ async def topic_summary(
     if not topics:
         raise NotFound()
     return topics[0]
-
-
-def _build_topic_tags(_insert: Any) -> Any:
-    return (
-        select(TopicTag.topic_id, Tag.name)
-        .join(Tag, Tag.id == TopicTag.tag_id)
-        .where(TopicTag.topic_id.in_(bindparam("topic_ids", expanding=True)))
-        .order_by(Tag.name)
-    )
-
-
-async def attach_tags(session: AsyncSession, topics: Sequence[TopicSummary]) -> None:
-    """Tags for a whole page of topics in one query."""
-    if not topics:
-        return
-    by_id = {topic.id: topic for topic in topics}
-    rows = await run_prebuilt(session, "topic_tags", _build_topic_tags, {"topic_ids": list(by_id)})
-    for topic_id, name in rows:
-        by_id[topic_id].tags.append(name)
 
 
 async def popular_tags(session: AsyncSession, limit: int = 30) -> list[tuple[str, int]]:
@@ -580,10 +567,7 @@ async def get_topic(session: AsyncSession, viewer: Member | None, topic_id: int)
     # same for every viewer of a kind, and SQLAlchemy reuses its compiled form).
     if not policy.can_see_topic(viewer, category, topic):
         raise NotFound()
-    tags = tag_names.split(_TAG_SEPARATOR) if tag_names else []
-    if sqlite:
-        tags.sort()  # SQLite compares names by code point (BINARY), as Python does
-    return TopicContext(topic, category, last_read, tags)
+    return TopicContext(topic, category, last_read, _split_tags(tag_names))
 
 
 _TOPIC_STATEMENTS: dict[tuple[bool, bool], Any] = {}
@@ -618,9 +602,8 @@ _TAG_SEPARATOR = ","
 
 
 def _tag_names(sqlite: bool) -> Any:
-    """A topic's tag names in one column (its page then needs no query of its own for them),
-    in name order: PostgreSQL orders inside string_agg by its collation, as ORDER BY did;
-    SQLite's group_concat has no order, so the caller sorts."""
+    """A topic's tag names in one column (a topic page or a list then needs no query of its
+    own for them); :func:`_split_tags` makes them a list in name order."""
     if sqlite:
         names: Any = func.group_concat(Tag.name, _TAG_SEPARATOR)
     else:
@@ -634,6 +617,12 @@ def _tag_names(sqlite: bool) -> Any:
         .correlate(Topic)
         .scalar_subquery()
     )
+
+
+def _split_tags(tag_names: str | None) -> list[str]:
+    """The names of a :func:`_tag_names` column, in name order. PostgreSQL already ordered
+    them; SQLite compares names by code point (BINARY), as Python's sort does."""
+    return sorted(tag_names.split(_TAG_SEPARATOR)) if tag_names else []
 
 
 async def get_post(

@@ -143,8 +143,7 @@ def post_html(context: Context, post: Any) -> Markup:
 def _row_key(context: Context, topic: TopicSummary) -> tuple[Any, ...]:
     """Every value ``forums/_topic_row.html`` reads."""
     return (
-        topic.key,  # the topic's row, with the reader's read marker, and whether it is new
-        tuple(topic.tags),
+        topic.key,  # the topic's row (tags and the reader's read marker), and whether it is new
         bool(context.get("category")),
         i18n.get_locale(),
         i18n.get_timezone(),

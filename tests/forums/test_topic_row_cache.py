@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
-from app.models import Member, Rank
+from app.models import Member, Post, Rank
 
 
 def _row(page: str, topic_id: int) -> str:
@@ -88,3 +88,33 @@ async def test_each_reader_and_list_gets_its_own_row(
     japanese = _row((await client.get("/", headers={"Accept-Language": "ja"})).text, topic.id)
     assert "カメラ" in japanese
     assert "Cameras" not in japanese
+
+
+async def test_rows_show_tags_in_name_order_and_follow_a_retag(
+    client, member_factory, login, forum, database
+):
+    """A list reads each topic's tags with the topic (one aggregated column, no query of its
+    own) and shows them sorted by name; a retagged topic's row shows its new tags at once."""
+    category = await forum.category(slug="tagged-rows")
+    author = await member_factory()
+    topic = await forum.topic(author, category, tags=["zoom", "lens", "写真", "camera-bag"])
+    bare = await forum.topic(author, category, title="No tags here")
+
+    def tags(row: str) -> list[str]:
+        return re.findall(r'class="tag" href="/tags/[^"]+">#([^<]+)<', row)
+
+    for path in ("/", f"/c/{category.slug}", "/tags/lens"):
+        page = (await client.get(path)).text
+        assert tags(_row(page, topic.id)) == sorted(["zoom", "lens", "写真", "camera-bag"])
+    assert tags(_row((await client.get("/")).text, bare.id)) == []
+
+    async with database.transaction() as session:
+        post_id = await session.scalar(select(Post.id).where(Post.topic_id == topic.id))
+    await login(client, author)
+    edited = await client.submit(
+        f"/p/{post_id}/edit", {"title": topic.title, "body": "Still about lenses", "tags": "news"}
+    )
+    assert edited.status_code == 303
+    for path in ("/", f"/c/{category.slug}"):
+        assert tags(_row((await client.get(path)).text, topic.id)) == ["news"]
+    assert f"/t/{topic.id}" not in (await client.get("/tags/lens")).text
