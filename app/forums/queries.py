@@ -403,7 +403,9 @@ def _topic_list_statement(
     return query.order_by(*[column.desc() for column, _kind, _name in keys]).limit(limit + 1)
 
 
-def _summary(row: tuple[Any, ...], viewer: Member | None, new_after: datetime) -> TopicSummary:
+def _summary(
+    row: tuple[Any, ...], viewer: Member | None, new_after: datetime, sqlite: bool
+) -> TopicSummary:
     """A topic-list row (the columns of _topic_list_statement, in order) as a summary. Rows
     are unpacked by position: a page of 30 rows read by column name cost more than its query."""
     (
@@ -424,7 +426,7 @@ def _summary(row: tuple[Any, ...], viewer: Member | None, new_after: datetime) -
     category = CategoryRef(*row[13:19])
     author = AuthorView(*row[19:25])
     last_read_number = row[31]
-    tags = _split_tags(row[32])
+    tags = _split_tags(row[32], sqlite)
     is_new = (
         viewer is not None
         and last_read_number is None
@@ -525,7 +527,7 @@ async def topic_list(
     new_after = clock.now() - timedelta(days=NEW_TOPIC_DAYS)
     if viewer is not None and viewer.created_at > new_after:
         new_after = viewer.created_at
-    topics = [_summary(tuple(row), viewer, new_after) for row in rows]
+    topics = [_summary(tuple(row), viewer, new_after, sqlite) for row in rows]
     return topics, next_cursor
 
 
@@ -567,7 +569,7 @@ async def get_topic(session: AsyncSession, viewer: Member | None, topic_id: int)
     # same for every viewer of a kind, and SQLAlchemy reuses its compiled form).
     if not policy.can_see_topic(viewer, category, topic):
         raise NotFound()
-    return TopicContext(topic, category, last_read, _split_tags(tag_names))
+    return TopicContext(topic, category, last_read, _split_tags(tag_names, sqlite))
 
 
 _TOPIC_STATEMENTS: dict[tuple[bool, bool], Any] = {}
@@ -619,10 +621,14 @@ def _tag_names(sqlite: bool) -> Any:
     )
 
 
-def _split_tags(tag_names: str | None) -> list[str]:
-    """The names of a :func:`_tag_names` column, in name order. PostgreSQL already ordered
-    them; SQLite compares names by code point (BINARY), as Python's sort does."""
-    return sorted(tag_names.split(_TAG_SEPARATOR)) if tag_names else []
+def _split_tags(tag_names: str | None, sqlite: bool) -> list[str]:
+    """The names of a :func:`_tag_names` column, in name order: PostgreSQL ordered them by its
+    collation, as ORDER BY does; SQLite's group_concat has no order, and SQLite compares
+    names by code point (BINARY), as Python's sort does."""
+    if not tag_names:
+        return []
+    names = tag_names.split(_TAG_SEPARATOR)
+    return sorted(names) if sqlite else names
 
 
 async def get_post(
