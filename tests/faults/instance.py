@@ -44,17 +44,18 @@ def _admin_dsn() -> str:
     return url.render_as_string(hide_password=False)
 
 
-async def _admin(sql: str) -> None:
+async def _admin(sql: str) -> Any:
     connection = await asyncpg.connect(_admin_dsn())
     try:
-        await connection.execute(sql)
+        rows = await connection.fetch(sql)  # every row is produced (fetchval stops at one)
+        return rows[0][0] if rows and len(rows[0]) else None
     finally:
         await connection.close()
 
 
-def admin_sql(sql: str) -> None:
-    """Run one statement on the PostgreSQL server's maintenance database."""
-    asyncio.run(_admin(sql))
+def admin_sql(sql: str) -> Any:
+    """Run one statement on the PostgreSQL server's maintenance database; its first value."""
+    return asyncio.run(_admin(sql))
 
 
 @contextmanager

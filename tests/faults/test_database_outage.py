@@ -53,6 +53,20 @@ def _assert_recovered(server: Instance, member: Browser) -> None:
     assert member.get("/api/v1/me").json()["bio"] == "after the outage"
 
 
+def _cut_connections(name: str) -> None:
+    """Terminate every connection to the database, and wait until each of those backends has
+    exited (they do so a moment after being told to)."""
+    pids = admin_sql(
+        f"SELECT array_agg(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+        " AND pid <> pg_backend_pid()"
+    )
+    assert pids
+    listed = ",".join(str(pid) for pid in pids)
+    admin_sql(f"SELECT pg_terminate_backend(pid) FROM unnest(ARRAY[{listed}]) AS pid")
+    while admin_sql(f"SELECT count(*) FROM pg_stat_activity WHERE pid IN ({listed})"):
+        pass
+
+
 @pytest.mark.skipif(
     not on_postgres(), reason="PostgreSQL outage (runs with KIZUNA_TEST_DATABASE_URL)"
 )
@@ -67,13 +81,30 @@ def test_postgres_refusing_connections_then_back(instance: Instance) -> None:
     # restarting server looks like from the app.
     admin_sql(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
     try:
-        admin_sql(
-            f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
-        )
+        _cut_connections(name)
         _assert_unavailable(instance, member)
     finally:
         admin_sql(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
     _assert_recovered(instance, member)
+
+
+@pytest.mark.skipif(
+    not on_postgres(), reason="PostgreSQL restart (runs with KIZUNA_TEST_DATABASE_URL)"
+)
+def test_postgres_closing_idle_connections_is_invisible(instance: Instance) -> None:
+    """The server closes every pooled connection while the app is idle (a restart, a
+    failover): the next requests get fresh connections and succeed; none answers 503."""
+    instance.start()
+    member = instance.browser()
+    member.sign_in("fan@example.com")
+    member.csrf()
+    for _ in range(3):
+        assert member.get("/api/v1/me").status_code == 200
+    _cut_connections(instance.database_name)
+    assert member.get("/", headers={"Accept": "text/html"}).status_code == 200
+    assert member.get("/api/v1/me").status_code == 200
+    assert member.api("PATCH", "/me", {"bio": "after the restart"}).status_code == 200
+    assert member.get("/api/v1/me").json()["bio"] == "after the restart"
 
 
 @pytest.mark.skipif(on_postgres(), reason="SQLite outage (the default test database)")
