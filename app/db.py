@@ -237,9 +237,16 @@ class Database:
         self.engine = create_engine(settings, create=create)
         self.is_sqlite = settings.is_sqlite
         self.read_engine = self.engine
+        reader: AsyncEngine = self.engine
         if self.is_sqlite and ":memory:" not in settings.resolved_database_url:
-            self.read_engine = create_engine(settings, create=create, read_only=True)
-        self._read = async_sessionmaker(self.read_engine, expire_on_commit=False, autoflush=False)
+            self.read_engine = reader = create_engine(settings, create=create, read_only=True)
+        elif not self.is_sqlite:
+            # PostgreSQL reads run in autocommit: no BEGIN and COMMIT round trips around a
+            # page's queries. Nothing is lost: under READ COMMITTED each statement takes its
+            # own snapshot inside a transaction too, and a read session never writes (on
+            # SQLite its connections refuse to, so every test proves it).
+            reader = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._read = async_sessionmaker(reader, expire_on_commit=False, autoflush=False)
         writer = self.engine.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
         self._write = async_sessionmaker(writer, expire_on_commit=False, autoflush=False)
 

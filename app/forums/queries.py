@@ -325,7 +325,7 @@ def _topic_list_statement(
         TopicRead.last_read_number if member is not None else null().label("last_read_number")
     )
     query = (
-        select(
+        select(  # _summary reads these by position: keep the two in step
             Topic.id,
             Topic.title,
             Topic.kind,
