@@ -5,6 +5,7 @@ once the database is back."""
 from __future__ import annotations
 
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -63,8 +64,11 @@ def _cut_connections(name: str) -> None:
     assert pids
     listed = ",".join(str(pid) for pid in pids)
     admin_sql(f"SELECT pg_terminate_backend(pid) FROM unnest(ARRAY[{listed}]) AS pid")
-    while admin_sql(f"SELECT count(*) FROM pg_stat_activity WHERE pid IN ({listed})"):
+    remaining = f"SELECT count(*) FROM pg_stat_activity WHERE pid IN ({listed})"
+    deadline = time.monotonic() + 30
+    while admin_sql(remaining) and time.monotonic() < deadline:
         pass
+    assert not admin_sql(remaining), "the terminated backends did not exit"
 
 
 @pytest.mark.skipif(
