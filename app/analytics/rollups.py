@@ -51,7 +51,7 @@ TOUCHED_BY_ACTOR = frozenset(
 TOUCHES_RECIPIENT = frozenset({verbs.ANSWER_CREATED})
 
 
-async def count_community(session: AsyncSession, day: date, verb: str, amount: int = 1) -> None:
+def count_community(session: AsyncSession, day: date, verb: str, amount: int = 1) -> None:
     """Add to the community's count of ``verb`` on ``day`` (written at commit, with the other
     community-wide rows: :mod:`app.analytics.community`)."""
     community.tally(session).daily[(day, verb)] += amount
@@ -316,7 +316,7 @@ async def apply(session: AsyncSession, activity: Activity) -> None:
     actor, recipient = activity.actor_id, activity.recipient_id
     if recipient == actor:
         recipient = None
-    await count_community(session, day, activity.verb)
+    count_community(session, day, activity.verb)
     changes = [(member, 1, 0) for member in (actor,) if member is not None]
     changes += [(member, 0, 1) for member in (recipient,) if member is not None]
     if changes:
