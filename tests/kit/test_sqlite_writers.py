@@ -1,0 +1,96 @@
+"""Writers of several processes take turns on SQLite through a lock file beside the database
+(app/db.py ``_WriterQueue``): a writer waits for another process's turn to end instead of
+polling in SQLite's busy handler, goes the moment it ends, and gives up cleanly at the busy
+timeout. The test holds the file lock through a descriptor of its own, as another worker
+process would."""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
+
+from app import db as app_db
+from app.db import database_unavailable
+from app.models import Category
+
+
+@pytest.fixture(autouse=True)
+def _sqlite_only(database):
+    if not database.is_sqlite:
+        pytest.skip("the writers' lock file is SQLite's (PostgreSQL locks rows)")
+
+
+@pytest.fixture
+def other_process(database) -> Iterator[int]:
+    """The writers' lock file, opened as another worker would (its own open file)."""
+    path = f"{database.engine.url.database.removeprefix('file:')}-writers"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        yield fd
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+def _waiting_on(fd: int) -> bool:
+    """Whether some writer is blocked on the lock file's flock (the kernel lists waiters
+    with "->" in /proc/locks, by device and inode)."""
+    st = os.fstat(fd)
+    ident = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
+    lines = Path("/proc/locks").read_text().splitlines()
+    return any("->" in line and "FLOCK" in line and ident in line for line in lines)
+
+
+async def _until(condition, what: str) -> None:
+    for _ in range(500):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"never happened: {what}")
+
+
+async def _add_category(database, slug: str) -> None:
+    async with database.transaction() as session:
+        session.add(Category(slug=slug, name_en=slug.title(), name_ja=slug, description_en=""))
+
+
+async def _categories(database) -> int:
+    async with database.transaction(write=False) as session:
+        return int(await session.scalar(select(func.count()).select_from(Category)) or 0)
+
+
+async def test_a_writer_waits_for_another_process_then_goes_at_once(database, other_process):
+    await _add_category(database, "first")  # the lock file exists from the first write on
+    fcntl.flock(other_process, fcntl.LOCK_EX)
+    writing = asyncio.create_task(_add_category(database, "second"))
+    await _until(lambda: _waiting_on(other_process), "the writer waiting on the lock file")
+    assert not writing.done()
+    assert await _categories(database) == 1  # reads never wait for writers
+    fcntl.flock(other_process, fcntl.LOCK_UN)
+    await asyncio.wait_for(writing, 10)
+    assert await _categories(database) == 2
+
+
+async def test_a_turn_held_past_the_busy_timeout_is_an_outage_then_writes_resume(
+    database, other_process, monkeypatch
+):
+    await _add_category(database, "first")
+    monkeypatch.setattr(app_db, "BUSY_TIMEOUT_SECONDS", 0.3)
+    fcntl.flock(other_process, fcntl.LOCK_EX)
+    with pytest.raises(OperationalError, match="database is locked") as failed:
+        await _add_category(database, "blocked")
+    assert database_unavailable(failed.value)  # answered 503: retry later
+    fcntl.flock(other_process, fcntl.LOCK_UN)
+    # The given-up wait still gets the lock in its thread and lets it go; the next writer
+    # goes, and the one after it too (nothing was left holding the lock).
+    await asyncio.wait_for(_add_category(database, "after"), 10)
+    await asyncio.wait_for(_add_category(database, "again"), 10)
+    assert await _categories(database) == 3
+    fcntl.flock(other_process, fcntl.LOCK_EX | fcntl.LOCK_NB)  # free once they are done
