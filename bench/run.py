@@ -622,7 +622,8 @@ class Fixtures:
     liked: set[tuple[int, int]]
     reply_topics: list[int]
     accept_plan: list[tuple[str, list[int]]]
-    like_cursor: int = 0
+    # Where each like pattern (spread, hot) is in its walk over (member, post) pairs.
+    like_cursors: dict[bool, int] = field(default_factory=lambda: {False: 0, True: 0})
 
 
 async def _fixtures(url: str, token_count: int) -> Fixtures:
@@ -799,16 +800,35 @@ async def _fixtures(url: str, token_count: int) -> Fixtures:
 
 
 def like_requests(fixtures: Fixtures, count: int) -> Iterator[tuple[str, str, str, str]]:
-    """Fresh likes only: each (member, post) pair is used once across the whole run."""
+    """Likes as a community gives them: each request likes another post (by another author,
+    mostly) than the ones before it, so the 16 in flight touch 16 posts."""
+    return _likes(fixtures, count, hot=False)
+
+
+def hot_like_requests(fixtures: Fixtures, count: int) -> Iterator[tuple[str, str, str, str]]:
+    """A post going viral: the members like one post after another, all at once, so every
+    request in flight waits for the same post, topic, author and notification rows."""
+    return _likes(fixtures, count, hot=True)
+
+
+def _likes(fixtures: Fixtures, count: int, *, hot: bool) -> Iterator[tuple[str, str, str, str]]:
+    """Fresh likes only: each (member, post) pair is used once across the whole run, by
+    either pattern."""
     tokens, posts = fixtures.tokens, fixtures.like_posts
     made = 0
-    while made < count and fixtures.like_cursor < len(tokens) * len(posts):
-        index = fixtures.like_cursor
-        fixtures.like_cursor += 1
-        member_id, token = tokens[index % len(tokens)]
-        post_id = posts[(index // len(tokens)) % len(posts)]
+    while made < count and fixtures.like_cursors[hot] < len(tokens) * len(posts):
+        index = fixtures.like_cursors[hot]
+        fixtures.like_cursors[hot] += 1
+        if hot:
+            member_id, token = tokens[index % len(tokens)]
+            post_id = posts[(index // len(tokens)) % len(posts)]
+        else:
+            # Posts from the other end of the list, so the two patterns rarely meet.
+            post_id = posts[-1 - index % len(posts)]
+            member_id, token = tokens[(index // len(posts)) % len(tokens)]
         if (member_id, post_id) in fixtures.liked:
             continue
+        fixtures.liked.add((member_id, post_id))
         made += 1
         yield ("PUT", f"/api/v1/posts/{post_id}/like", token, "")
 
@@ -845,6 +865,21 @@ def write_requests(path: Path, rows: Iterator[tuple[str, str, str, str]]) -> Pat
 
 
 # --- the pages --------------------------------------------------------------------------------
+
+
+# The write pages: key, title, route, and the requests they send.
+WRITES: list[tuple[str, str, str, str, Callable[[Fixtures, int], Iterator[Any]]]] = [
+    ("reply", "write: reply", "POST", "/api/v1/topics/{topic_id}/posts", reply_requests),
+    ("like", "write: like (with points)", "PUT", "/api/v1/posts/{post_id}/like", like_requests),
+    (
+        "like_hot",
+        "write: likes on one post at once",
+        "PUT",
+        "/api/v1/posts/{post_id}/like",
+        hot_like_requests,
+    ),
+    ("accept", "write: answer accept", "PUT", "/api/v1/posts/{post_id}/accept", accept_requests),
+]
 
 
 def build_pages(fixtures: Fixtures) -> list[Page]:
@@ -919,19 +954,8 @@ def build_pages(fixtures: Fixtures) -> list[Page]:
             cookie=fixtures.operator_cookie,
         ),
     ]
-    writes_spec: list[tuple[str, str, str, str, Callable[[Fixtures, int], Iterator[Any]]]] = [
-        ("reply", "write: reply", "POST", "/api/v1/topics/{topic_id}/posts", reply_requests),
-        ("like", "write: like (with points)", "PUT", "/api/v1/posts/{post_id}/like", like_requests),
-        (
-            "accept",
-            "write: answer accept",
-            "PUT",
-            "/api/v1/posts/{post_id}/accept",
-            accept_requests,
-        ),
-    ]
     dashboard = pages.pop()  # measured last: it is the heaviest page by design
-    for key, title, method, route, _factory in writes_spec:
+    for key, title, method, route, _factory in WRITES:
         page = Page(key, title, write=True, route=f"{method} {route}")
         if key == "accept" and not fixtures.accept_plan:
             page.note = "not available (no answered questions in this data set)"
@@ -952,11 +976,7 @@ def select_pages(pages: list[Page], wanted: str, parser: argparse.ArgumentParser
 def fill_write_requests(
     pages: list[Page], fixtures: Fixtures, work: Path, count: int, run_id: str
 ) -> None:
-    factories: dict[str, Callable[[Fixtures, int], Iterator[tuple[str, str, str, str]]]] = {
-        "reply": reply_requests,
-        "like": like_requests,
-        "accept": accept_requests,
-    }
+    factories = {key: factory for key, _title, _method, _route, factory in WRITES}
     for page in pages:
         if page.write and not page.note:
             page.requests_file = write_requests(
@@ -1242,7 +1262,9 @@ def render_report(
         "before and after the pages in the same configuration; ratios use the mean of the two.",
         "- Anonymous pages send one fixed anonymous-visitor cookie (a returning browser); "
         '"signed in" uses a member session, the dashboard an operator session; writes use API '
-        "bearer tokens of 1 000 members, each like a fresh (member, post) pair.",
+        "bearer tokens of 1 000 members, each like a fresh (member, post) pair: "
+        '"like" spreads them (the requests in flight like different posts), "likes on one '
+        'post" sends them all to one post at a time (a post going viral).',
         "",
     ]
     for report in reports:
@@ -1361,6 +1383,12 @@ def target_lines(report: DatabaseReport) -> list[str]:
                 f"- {run.workers}w likes: {like.rps:.0f}/s with {like.errors} errors "
                 f"(target >= 300/s, no errors): {verdict(like.rps >= 300 and like.errors == 0)}"
                 f"{ceiling}"
+            )
+        hot = results.get("like_hot")
+        if hot and hot.requests:
+            lines.append(
+                f"- {run.workers}w likes on one post at once: {hot.rps:.0f}/s with "
+                f"{hot.errors} errors (the worst case, beside the target)"
             )
         for key, limit in (
             ("leaderboard", 10),

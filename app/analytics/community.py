@@ -24,7 +24,7 @@ from sqlalchemy import bindparam, delete, event
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
 
-from app.kit.sql import insert
+from app.kit.sql import insert, prebuilt
 from app.models import AnalyticsActive, AnalyticsActiveReturn, AnalyticsDaily
 
 _KEY = "community_rollups"
@@ -54,19 +54,25 @@ def tally(session: AsyncSession) -> Tally:
     return fresh
 
 
+def _daily_upsert(insert_: Any) -> Any:
+    table = AnalyticsDaily.__table__
+    stmt = insert_(table).values(
+        day=bindparam("p_day"), verb=bindparam("p_verb"), count=bindparam("p_amount")
+    )
+    return stmt.on_conflict_do_update(
+        index_elements=[table.c.day, table.c.verb],
+        set_={"count": table.c.count + stmt.excluded.count},
+    )
+
+
 def _write_daily(session: Session, counts: Counter[tuple[date, str]]) -> None:
     rows = [{"p_day": d, "p_verb": v, "p_amount": n} for (d, v), n in sorted(counts.items()) if n]
     if not rows:
         return
-    table = AnalyticsDaily.__table__
-    stmt = insert(session, table).values(
-        day=bindparam("p_day"), verb=bindparam("p_verb"), count=bindparam("p_amount")
-    )
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[table.c.day, table.c.verb],
-        set_={"count": table.c.count + stmt.excluded.count},
-    )
-    session.connection().execute(stmt, rows)
+    # Nearly every write ends here: built once (building and hashing it cost more than the
+    # upsert itself).
+    stmt = prebuilt(session, "community.daily", _daily_upsert)
+    session.connection().execute(stmt, rows[0] if len(rows) == 1 else rows)
 
 
 def _write_active(session: Session, changes: dict[date, list[int]]) -> None:

@@ -29,7 +29,7 @@ def insert(session: AsyncSession | Session, table: Any) -> Any:
 _PREBUILT: dict[tuple[str, Hashable], Any] = {}
 
 
-def prebuilt(session: AsyncSession, key: Hashable, build: Callable[[Any], Any]) -> Any:
+def prebuilt(session: AsyncSession | Session, key: Hashable, build: Callable[[Any], Any]) -> Any:
     """A statement built once per database kind and ``key``, with bound parameters for what
     varies: executed with a parameter dict, it skips building the expression and hashing it
     for SQLAlchemy's compiled cache (on a hot write path that was most of a statement's cost).

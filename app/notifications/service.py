@@ -11,7 +11,7 @@ import contextlib
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from sqlalchemy import Integer, Table, bindparam, case, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,7 +24,7 @@ from app.db import after_commit
 from app.kit import clock, i18n
 from app.kit.errors import Invalid, NotFound
 from app.kit.security import sign_value, unsign_value
-from app.kit.sql import insert, loaded, run_prebuilt, sync_loaded
+from app.kit.sql import insert, loaded, prebuilt, run_prebuilt, sync_loaded
 from app.kit.templating import render_string
 from app.live.broker import member_channel, publish
 from app.models import Activity, Member, Notification, NotificationPreference
@@ -44,7 +44,7 @@ AUDIENCE_SLICE = 500
 
 
 @contextlib.contextmanager
-def in_locale(member: Member) -> Iterator[None]:
+def in_locale(member: Reader) -> Iterator[None]:
     """Render text (mail, live pushes) in the recipient's language, then restore the reader's."""
     previous_locale, previous_zone = i18n.get_locale(), i18n.get_timezone()
     locale = member.locale if member.locale in i18n.LOCALES else get_settings().default_locale
@@ -55,6 +55,16 @@ def in_locale(member: Member) -> Iterator[None]:
     finally:
         i18n.set_locale(previous_locale)
         i18n.set_timezone(previous_zone)
+
+
+class Reader(Protocol):
+    """Whom text is rendered for: a member, or the columns of one that say how."""
+
+    @property
+    def locale(self) -> str | None: ...
+
+    @property
+    def timezone(self) -> str | None: ...
 
 
 # --- preferences -------------------------------------------------------------------------------
@@ -437,14 +447,25 @@ async def _group_like(session: AsyncSession, activity: Activity) -> None:
         )
         return
     _add_actor(row, actor_id)
-    member = await session.get(Member, recipient)
-    if member is not None:
+    reader = (
+        await run_prebuilt(session, "notifications.reader", _reader_query, {"p_member": recipient})
+    ).one_or_none()
+    if reader is not None:
         # The actor is the request's viewer: already in the session, so no query.
         actor = await session.get(Member, actor_id)
-        with in_locale(member):
+        with in_locale(reader):
             push_after_commit(
-                session, recipient, member.unread_notifications, _live_item(row, actor)
+                session, recipient, reader.unread_notifications, _live_item(row, actor)
             )
+
+
+def _reader_query(_insert: Any) -> Any:
+    # What pushing to a member takes: their unread count, language and time zone (the whole
+    # member row, loaded through the ORM, cost more than the rest of the grouping).
+    members = Member.__table__
+    return select(members.c.unread_notifications, members.c.locale, members.c.timezone).where(
+        members.c.id == bindparam("p_member")
+    )
 
 
 def _add_actor(row: Notification, actor_id: int) -> None:
@@ -457,15 +478,24 @@ def _add_actor(row: Notification, actor_id: int) -> None:
     row.updated_at = clock.now()
 
 
+def _unread_group_query(_insert: Any) -> Any:
+    return (
+        select(Notification)
+        .where(
+            Notification.member_id == bindparam("p_member"),
+            Notification.group_key == bindparam("p_key"),
+            Notification.read_at.is_(None),
+        )
+        .with_for_update()
+    )
+
+
 async def _unread_group(
     session: AsyncSession, member_id: int, group_key: str
 ) -> Notification | None:
-    query = select(Notification).where(
-        Notification.member_id == member_id,
-        Notification.group_key == group_key,
-        Notification.read_at.is_(None),
-    )
-    return (await session.execute(query.with_for_update())).scalar_one_or_none()
+    query = prebuilt(session, "notifications.unread_group", _unread_group_query)
+    params = {"p_member": member_id, "p_key": group_key}
+    return (await session.execute(query, params)).scalar_one_or_none()
 
 
 async def _ungroup_like(session: AsyncSession, activity: Activity) -> None:
