@@ -819,13 +819,15 @@ def _likes(fixtures: Fixtures, count: int, *, hot: bool) -> Iterator[tuple[str, 
     while made < count and fixtures.like_cursors[hot] < len(tokens) * len(posts):
         index = fixtures.like_cursors[hot]
         fixtures.like_cursors[hot] += 1
+        # Members take turns either way (a token's requests stay under its rate limit).
+        member_id, token = tokens[index % len(tokens)]
+        turn = index // len(tokens)
         if hot:
-            member_id, token = tokens[index % len(tokens)]
-            post_id = posts[(index // len(tokens)) % len(posts)]
+            post_id = posts[turn % len(posts)]
         else:
-            # Posts from the other end of the list, so the two patterns rarely meet.
-            post_id = posts[-1 - index % len(posts)]
-            member_id, token = tokens[(index // len(posts)) % len(tokens)]
+            # Each member of a turn likes the next post (still a fresh pair every time), from
+            # the other end of the list, so the two patterns rarely meet.
+            post_id = posts[-1 - (turn + index % len(tokens)) % len(posts)]
         if (member_id, post_id) in fixtures.liked:
             continue
         fixtures.liked.add((member_id, post_id))
