@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import platform
@@ -618,6 +619,7 @@ class Fixtures:
     profile_handle: str
     tokens: list[tuple[int, str]]
     like_posts: list[int]
+    spread_posts: list[int]
     post_authors: dict[int, int]
     liked: set[tuple[int, int]]
     reply_topics: list[int]
@@ -724,10 +726,23 @@ async def _fixtures(url: str, token_count: int) -> Fixtures:
         tokens = [(member_id, await api_token(member_id)) for member_id in pool]
         pool_set = set(pool)
         candidates = await rows(
-            "SELECT id, author_id FROM posts WHERE deleted_at IS NULL ORDER BY id DESC LIMIT 20000"
+            "SELECT id, author_id, topic_id FROM posts WHERE deleted_at IS NULL "
+            "ORDER BY id DESC LIMIT 20000"
         )
-        post_authors = {int(pid): int(author) for pid, author in candidates}
+        post_authors = {int(pid): int(author) for pid, author, _topic in candidates}
         like_posts = [pid for pid, author in post_authors.items() if author not in pool_set]
+        # The same posts, one topic after another (a topic's posts have neighbouring ids):
+        # likes in flight then meet in a topic as often as in a community, not every time.
+        by_topic: dict[int, list[int]] = {}
+        for pid, author, topic_id in candidates:
+            if int(author) not in pool_set:
+                by_topic.setdefault(int(topic_id), []).append(int(pid))
+        spread_posts = [
+            pid
+            for column in itertools.zip_longest(*by_topic.values())
+            for pid in column
+            if pid is not None
+        ]
         liked: set[tuple[int, int]] = set()
         if like_posts:
             low = min(like_posts)
@@ -790,6 +805,7 @@ async def _fixtures(url: str, token_count: int) -> Fixtures:
             profile_handle=handle,
             tokens=tokens,
             like_posts=like_posts,
+            spread_posts=spread_posts,
             post_authors=post_authors,
             liked=liked,
             reply_topics=[int(t) for t in reply_topics],
@@ -814,7 +830,8 @@ def hot_like_requests(fixtures: Fixtures, count: int) -> Iterator[tuple[str, str
 def _likes(fixtures: Fixtures, count: int, *, hot: bool) -> Iterator[tuple[str, str, str, str]]:
     """Fresh likes only: each (member, post) pair is used once across the whole run, by
     either pattern."""
-    tokens, posts = fixtures.tokens, fixtures.like_posts
+    tokens = fixtures.tokens
+    posts = fixtures.like_posts if hot else fixtures.spread_posts
     made = 0
     while made < count and fixtures.like_cursors[hot] < len(tokens) * len(posts):
         index = fixtures.like_cursors[hot]
@@ -825,9 +842,9 @@ def _likes(fixtures: Fixtures, count: int, *, hot: bool) -> Iterator[tuple[str, 
         if hot:
             post_id = posts[turn % len(posts)]
         else:
-            # Each member of a turn likes the next post (still a fresh pair every time), from
-            # the other end of the list, so the two patterns rarely meet.
-            post_id = posts[-1 - (turn + index % len(tokens)) % len(posts)]
+            # Each member of a turn likes the next post, in another topic (still a fresh pair
+            # every time).
+            post_id = posts[(turn + index % len(tokens)) % len(posts)]
         if (member_id, post_id) in fixtures.liked:
             continue
         fixtures.liked.add((member_id, post_id))
