@@ -31,6 +31,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Table
 from sqlalchemy.engine import make_url
 
+from app.analytics.metrics import nps_category
+from app.analytics.rollups import TOUCHED_BY_ACTOR
 from app.config import Settings, get_settings
 from app.models import Base
 
@@ -1644,16 +1646,6 @@ class Generator:
                 for (day, topic), counts in per_day.items()
             ),
         )
-
-
-def nps_category(score: int) -> str:
-    if score >= 9:
-        return "promoter"
-    return "passive" if score >= 7 else "detractor"
-
-
-# Verbs whose recipient was touched by the actor (as app.analytics.rollups counts reach).
-TOUCHED_BY_ACTOR = frozenset({"like.given", "post.created", "answer.created", "answer.accepted"})
 
 
 async def _prepare(url: str) -> None:
