@@ -41,11 +41,11 @@ def other_process(database) -> Iterator[int]:
 
 def _waiting_on(fd: int) -> bool:
     """Whether some writer is blocked on the lock file's flock (the kernel lists waiters
-    with "->" in /proc/locks, by device and inode)."""
-    st = os.fstat(fd)
-    ident = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
+    with "->" in /proc/locks, by device and inode; the inode alone is matched, as overlay
+    file systems may report another device number)."""
+    inode = f":{os.fstat(fd).st_ino} "
     lines = Path("/proc/locks").read_text().splitlines()
-    return any("->" in line and "FLOCK" in line and ident in line for line in lines)
+    return any("->" in line and "FLOCK" in line and inode in line for line in lines)
 
 
 async def _until(condition, what: str) -> None:
