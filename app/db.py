@@ -100,11 +100,11 @@ class _WriterQueue:
     exclusive ``flock`` on a file beside the database (``<database>-writers``) before
     ``BEGIN IMMEDIATE``. Without it, a second worker's writer found the database locked and
     slept in SQLite's busy handler (1, 2, 5, ... up to 100 ms between tries) while the first
-    worker's writers handed the lock on among themselves: two workers wrote no faster than
-    one. A blocked ``flock`` waits in a thread and is woken by the kernel the moment the
-    holder lets go. The file lock only orders writers that would otherwise poll: SQLite's
-    own lock still decides, so a writer without it (another program, a failed open) is as
-    safe as before, only slower.
+    worker's writers handed the lock on among themselves, so some writes waited well over a
+    second (bench/ANALYSIS.md, session 7). A blocked ``flock`` waits in a thread and is woken
+    by the kernel the moment the holder lets go. The file lock only orders writers that would
+    otherwise poll: SQLite's own lock still decides, so a writer without it (another program,
+    a failed open) is as safe as before, only slower.
 
     Both are taken in the ``begin`` event just before ``BEGIN IMMEDIATE`` and given back
     once the transaction's ``COMMIT`` or ``ROLLBACK`` has returned (or its connection is

@@ -816,8 +816,9 @@ async def _fixtures(url: str, token_count: int) -> Fixtures:
 
 
 def like_requests(fixtures: Fixtures, count: int) -> Iterator[tuple[str, str, str, str]]:
-    """Likes as a community gives them: each request likes another post (by another author,
-    mostly) than the ones before it, so the 16 in flight touch 16 posts."""
+    """Likes as a community gives them: each request likes another post, in another topic
+    (by another author, mostly), than the ones before it, so the 16 in flight touch 16
+    posts and topics."""
     return _likes(fixtures, count, hot=False)
 
 

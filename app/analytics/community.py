@@ -72,6 +72,7 @@ def _write_daily(session: Session, counts: Counter[tuple[date, str]]) -> None:
     # Nearly every write ends here: built once (building and hashing it cost more than the
     # upsert itself).
     stmt = prebuilt(session, "community.daily", _daily_upsert)
+    # One row (the usual case) as a plain execute; a list takes the executemany path.
     session.connection().execute(stmt, rows[0] if len(rows) == 1 else rows)
 
 
