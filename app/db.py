@@ -23,8 +23,8 @@ import fcntl
 import logging
 import os
 import sqlite3
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -145,9 +145,38 @@ def _locked() -> OperationalError:
     return OperationalError("BEGIN IMMEDIATE", None, sqlite3.OperationalError("database is locked"))
 
 
-# Threads that wait for another process's writer to let go of the file lock (one at a time
-# per event loop; more only if a wait was given up while still blocked).
-_FILE_LOCK_WAITS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="kizuna-sqlite-writers")
+def _wait_for_file_lock(fd: int) -> asyncio.Future[None]:
+    """Take the file lock in a thread of its own, for when another process holds it.
+
+    A daemon thread, not an executor's: a wait given up at the busy timeout may still be
+    blocked when the process exits, and an executor's threads are joined at exit, so the
+    process could not stop until the other one let go. A thread that gets the lock after its
+    event loop has closed lets go at once."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[None] = loop.create_future()
+
+    def settle(error: BaseException | None) -> None:
+        if future.done():
+            return
+        if error is None:
+            future.set_result(None)
+        else:
+            future.set_exception(error)
+
+    def wait() -> None:
+        error: BaseException | None = None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except OSError as exc:
+            error = exc
+        try:
+            loop.call_soon_threadsafe(settle, error)
+        except RuntimeError:  # the loop is closed: nobody will use the lock
+            if error is None:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+
+    threading.Thread(target=wait, name="kizuna-sqlite-writer-wait", daemon=True).start()
+    return future
 
 
 class _Turn:
@@ -177,9 +206,7 @@ class _Turn:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            waiting = asyncio.get_running_loop().run_in_executor(
-                _FILE_LOCK_WAITS, fcntl.flock, fd, fcntl.LOCK_EX
-            )
+            waiting = _wait_for_file_lock(fd)
             try:
                 await asyncio.wait_for(asyncio.shield(waiting), max(timeout, 0.0))
             except BaseException as exc:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -94,3 +96,53 @@ async def test_a_turn_held_past_the_busy_timeout_is_an_outage_then_writes_resume
     await asyncio.wait_for(_add_category(database, "again"), 10)
     assert await _categories(database) == 3
     fcntl.flock(other_process, fcntl.LOCK_EX | fcntl.LOCK_NB)  # free once they are done
+
+
+_GIVE_UP_AND_EXIT = """
+import asyncio, sys
+from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
+from app import db
+from app.config import Settings
+
+db.BUSY_TIMEOUT_SECONDS = 0.3
+
+async def main():
+    database = db.Database(Settings())
+    try:
+        async with database.transaction() as session:
+            await session.execute(text("CREATE TABLE notes (body TEXT)"))
+    except OperationalError as exc:
+        print("gave up:", exc.orig, flush=True)
+    await database.dispose()
+
+asyncio.run(main())
+"""
+
+
+def test_a_process_whose_writer_gave_up_still_exits(tmp_path):
+    """A server stopped while another process holds the writers' turn (a long command-line
+    job) exits: the thread still waiting for the lock does not keep it alive."""
+    path = tmp_path / "kizuna.db"
+    fd = os.open(f"{path}-writers", os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    env = {
+        **os.environ,
+        "KIZUNA_DATABASE_URL": f"sqlite+aiosqlite:///{path}",
+        "KIZUNA_DATA_DIR": str(tmp_path),
+        "KIZUNA_SECRET_KEY": "x" * 40,
+    }
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", _GIVE_UP_AND_EXIT],
+            env=env,
+            cwd=Path(__file__).resolve().parents[2],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+    assert done.returncode == 0, done.stderr
+    assert "gave up: database is locked" in done.stdout
