@@ -101,6 +101,10 @@ class Result:
     single_ms: float | None = None
     status: int | None = None  # the answer to one request before the load
     note: str = ""
+    # Write pages: members whose scores still awaited their refresh when the load ended,
+    # and how long after it the last of them was refreshed (None: not within the limit).
+    score_backlog: int | None = None
+    backlog_cleared_s: float | None = None
 
 
 @dataclass
@@ -1076,6 +1080,10 @@ def measure(
         def one(server: Server, page: Page) -> Result:
             with RssSampler(server) as sampler:
                 result = load(server.base, page, args.duration)
+                if page.write and server is kizuna_server:
+                    result.score_backlog, result.backlog_cleared_s = asyncio.run(
+                        _score_backlog(url)
+                    )
                 settle(server)
             result.peak_rss_mb = sampler.peak
             result.peak_process_mb = sampler.peak_process
@@ -1206,6 +1214,31 @@ async def _consistency(url: str) -> list[str]:
         )
     await engine.dispose()
     return checks
+
+
+async def _score_backlog(url: str, limit: float = 60.0) -> tuple[int, float | None]:
+    """Right after a write load: how many members' scores still await the incremental
+    refresh (marked dirty by the writes), and how many seconds until none does."""
+    from sqlalchemy import text
+
+    from app.db import create_engine_unpooled
+
+    engine = create_engine_unpooled(url)
+    query = text("SELECT count(*) FROM analytics_member_scores WHERE dirty")
+    started = time.monotonic()
+    try:
+        async with engine.connect() as db:
+            backlog = int((await db.execute(query)).scalar_one())
+            waiting = backlog
+            while waiting:
+                if time.monotonic() - started > limit:
+                    return backlog, None
+                await asyncio.sleep(0.05)
+                await db.rollback()  # a fresh snapshot for the next count
+                waiting = int((await db.execute(query)).scalar_one())
+    finally:
+        await engine.dispose()
+    return backlog, time.monotonic() - started
 
 
 def time_recompute(url: str) -> tuple[float | None, str]:
@@ -1348,6 +1381,26 @@ def render_report(
                     f"{_fmt(result.single_ms)} | {result.bytes_per_request / 1024:.1f} | "
                     f"{result.peak_rss_mb:.0f} |"
                 )
+            backlogs = [
+                (page.title, result)
+                for page in report.pages
+                if (result := run.results.get(page.key)) and result.score_backlog is not None
+            ]
+            if backlogs:
+                out += [
+                    "",
+                    "Incremental score updates (members awaiting their refresh when each "
+                    "write load ended):",
+                ]
+                out += [
+                    f"- {title}: {result.score_backlog}, "
+                    + (
+                        f"none {result.backlog_cleared_s:.1f} s later"
+                        if result.backlog_cleared_s is not None
+                        else "still waiting after 60 s"
+                    )
+                    for title, result in backlogs
+                ]
             if run.server_log_problems:
                 out += ["", "Server log: " + "; ".join(run.server_log_problems)]
             else:
@@ -1403,6 +1456,14 @@ def target_lines(report: DatabaseReport) -> list[str]:
                 f"- {run.workers}w likes: {like.rps:.0f}/s with {like.errors} errors "
                 f"(target >= 300/s, no errors): {verdict(like.rps >= 300 and like.errors == 0)}"
                 f"{ceiling}"
+            )
+        if like and like.score_backlog is not None:
+            cleared = like.backlog_cleared_s
+            lines.append(
+                f"- {run.workers}w incremental score updates after the like load: "
+                f"{like.score_backlog} members waiting, "
+                + (f"none {cleared:.1f} s later" if cleared is not None else "not cleared in 60 s")
+                + f" (target: keep pace): {verdict(cleared is not None and cleared < 5)}"
             )
         hot = results.get("like_hot")
         if hot and hot.requests:

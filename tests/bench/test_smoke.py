@@ -72,6 +72,9 @@ def test_smoke_run_measures_every_page_and_writes_the_report(tmp_path: Path) -> 
     assert "like counter differs from their likes: 0" in text
     # The write reference ran beside the write pages, without an error.
     assert re.search(r"Write reference \(.*\): \d+ requests/s, p50 [\d.]+ ms, errors 0;", text)
+    # The likes marked their members' scores for the incremental refresh, and the server
+    # refreshed every one of them after the load.
+    assert re.search(r"- write: like \(with points\): \d+, none [\d.]+ s later", text)
 
 
 def test_builtin_loader_and_wrk_parser(tmp_path: Path) -> None:
