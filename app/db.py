@@ -289,9 +289,7 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
 
 def _writers_lock_path(engine: AsyncEngine) -> str | None:
     """The writers' lock file beside a SQLite database file (None in memory)."""
-    database = engine.url.database or ""
-    if database.startswith("file:"):
-        database = database[len("file:") :]
+    database = (engine.url.database or "").removeprefix("file:")
     if not database or database == ":memory:" or "mode=memory" in str(engine.url):
         return None
     return f"{database}-writers"

@@ -737,10 +737,10 @@ async def _fixtures(url: str, token_count: int) -> Fixtures:
         like_posts = [pid for pid, author in post_authors.items() if author not in pool_set]
         # The same posts, one topic after another (a topic's posts have neighbouring ids):
         # likes in flight then meet in a topic as often as in a community, not every time.
+        topic_of = {int(pid): int(topic_id) for pid, _author, topic_id in candidates}
         by_topic: dict[int, list[int]] = {}
-        for pid, author, topic_id in candidates:
-            if int(author) not in pool_set:
-                by_topic.setdefault(int(topic_id), []).append(int(pid))
+        for pid in like_posts:
+            by_topic.setdefault(topic_of[pid], []).append(pid)
         spread_posts = [
             pid
             for column in itertools.zip_longest(*by_topic.values())
@@ -1216,7 +1216,18 @@ async def _consistency(url: str) -> list[str]:
     return checks
 
 
-async def _score_backlog(url: str, limit: float = 60.0) -> tuple[int, float | None]:
+# How long the harness waits for the score refresh to catch up after a write load.
+BACKLOG_LIMIT_S = 60.0
+
+
+def _backlog_text(result: Result) -> str:
+    cleared = result.backlog_cleared_s
+    if cleared is None:
+        return f"still waiting after {BACKLOG_LIMIT_S:.0f} s"
+    return f"none {cleared:.1f} s later"
+
+
+async def _score_backlog(url: str, limit: float = BACKLOG_LIMIT_S) -> tuple[int, float | None]:
     """Right after a write load: how many members' scores still await the incremental
     refresh (marked dirty by the writes), and how many seconds until none does."""
     from sqlalchemy import text
@@ -1393,12 +1404,7 @@ def render_report(
                     "write load ended):",
                 ]
                 out += [
-                    f"- {title}: {result.score_backlog}, "
-                    + (
-                        f"none {result.backlog_cleared_s:.1f} s later"
-                        if result.backlog_cleared_s is not None
-                        else "still waiting after 60 s"
-                    )
+                    f"- {title}: {result.score_backlog}, {_backlog_text(result)}"
                     for title, result in backlogs
                 ]
             if run.server_log_problems:
@@ -1461,9 +1467,8 @@ def target_lines(report: DatabaseReport) -> list[str]:
             cleared = like.backlog_cleared_s
             lines.append(
                 f"- {run.workers}w incremental score updates after the like load: "
-                f"{like.score_backlog} members waiting, "
-                + (f"none {cleared:.1f} s later" if cleared is not None else "not cleared in 60 s")
-                + f" (target: keep pace): {verdict(cleared is not None and cleared < 5)}"
+                f"{like.score_backlog} members waiting, {_backlog_text(like)} "
+                f"(target: keep pace): {verdict(cleared is not None and cleared < 5)}"
             )
         hot = results.get("like_hot")
         if hot and hot.requests:
