@@ -121,17 +121,7 @@ class _WriterQueue:
         turn = self._turns.get(loop)
         if turn is None:
             turn = self._turns[loop] = _Turn(self._lock_path)
-        deadline = loop.time() + BUSY_TIMEOUT_SECONDS
-        try:
-            await_only(asyncio.wait_for(turn.lock.acquire(), BUSY_TIMEOUT_SECONDS))
-        except TimeoutError as exc:
-            # Someone held the lock past the busy timeout: answer as SQLite itself would.
-            raise _locked() from exc
-        try:
-            await_only(turn.take_file(deadline - loop.time()))
-        except BaseException:
-            turn.lock.release()
-            raise
+        await_only(turn.take(BUSY_TIMEOUT_SECONDS))
         self._holders[id(dbapi_connection)] = turn
 
     def release(self, dbapi_connection: Any) -> None:
@@ -199,7 +189,25 @@ class _Turn:
                 self._path = None
         return self._fd
 
-    async def take_file(self, timeout: float) -> None:
+    async def take(self, timeout: float) -> None:
+        """The loop's lock, then the file's, within ``timeout`` seconds in all. Both are
+        taken without suspending when free (``asyncio.timeout`` rather than ``wait_for``,
+        which would wrap the wait in a task of its own)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        try:
+            async with asyncio.timeout(timeout):
+                await self.lock.acquire()
+        except TimeoutError as exc:
+            # Someone held the lock past the busy timeout: answer as SQLite itself would.
+            raise _locked() from exc
+        try:
+            await self._take_file(deadline - loop.time())
+        except BaseException:
+            self.lock.release()
+            raise
+
+    async def _take_file(self, timeout: float) -> None:
         fd = self._descriptor()
         if fd is None:
             return

@@ -9,17 +9,26 @@ SQLite thread for a query that takes 0.1-0.5 ms.
 
 - A statement that may have to wait for a lock makes one trip: one function runs the four
   steps in the thread and hands back the rows, the description, the row count and the last
-  row id together. That is ``BEGIN IMMEDIATE`` (it may wait in the busy handler for another
-  process), ``COMMIT``, and every statement of a deferred transaction on a writing
-  connection (command-line jobs: its first write may wait).
+  row id together. That is ``BEGIN IMMEDIATE`` when the write lock is taken (it waits in
+  the busy handler for the other writer) and every statement of a deferred transaction on
+  a writing connection (command-line jobs: its first write may wait).
 - Every other statement runs on the event loop's own thread, with no trip at all: the
   statements of a read-only connection (``inline=True`` in :func:`sqlite_url`, the app's
   read sessions; a read in WAL mode never waits for a lock, and ``PRAGMA query_only`` makes
-  sure nothing on them ever writes), the statements of a write transaction once its
-  ``BEGIN IMMEDIATE`` holds the write lock, and rollbacks, which only let go.
+  sure nothing on them ever writes), ``BEGIN IMMEDIATE`` itself when the write lock is free
+  (tried once with no busy wait, see :meth:`OneTripConnection.begin_at_once`), the
+  statements and the ``COMMIT`` of a write transaction that holds the write lock (in WAL
+  mode neither waits for anyone), and rollbacks, which only let go.
+
+A write transaction whose ``BEGIN`` finds the lock free therefore never yields to the event
+loop between ``BEGIN`` and ``COMMIT``: the app's writers take turns through an asyncio lock
+and a lock file (app.db), and with the trips gone the turn lasts as long as the
+transaction's own work, not that plus whatever other requests the loop ran while the
+``BEGIN`` and ``COMMIT`` were away in the thread (bench/ANALYSIS.md, session 8).
 
 Counted: 13.6 trips per topic page -> 0; about 40 per like -> 4 (BEGIN and COMMIT of the
-like's transaction and of the after-commit score refresh's). Nothing else changes: same SQL,
+like's transaction and of the after-commit score refresh's) -> 0 while no other process
+holds the write lock. Nothing else changes: same SQL,
 same transactions, same errors (sqlite3's exceptions, which aiosqlite re-exports, are raised
 and translated by SQLAlchemy as before). Server-side cursors (``stream()``) keep the
 stock behaviour. :func:`sqlite_url` points a ``sqlite+aiosqlite`` URL at one of these
@@ -29,6 +38,7 @@ dialects; any other URL is returned unchanged.
 from __future__ import annotations
 
 import collections
+import sqlite3
 from collections.abc import Callable
 from typing import Any
 
@@ -90,6 +100,8 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
 
         if adapted.inline or (adapted.holds_write_lock and driver._conn.in_transaction):
             rows = in_driver()
+        elif operation == "BEGIN IMMEDIATE" and adapted.begin_at_once(in_driver):
+            rows = None
         else:
             async with adapted._execute_mutex:
                 rows = await driver._execute(in_driver)
@@ -110,14 +122,46 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
 
 
 class OneTripConnection(AsyncAdapt_aiosqlite_connection):
-    # Whether the open transaction began with BEGIN IMMEDIATE (read while in_transaction).
-    __slots__ = ("holds_write_lock",)
+    # holds_write_lock: whether the open transaction began with BEGIN IMMEDIATE (read while
+    # in_transaction). busy_ms: the connection's busy timeout, read at its first BEGIN.
+    __slots__ = ("busy_ms", "holds_write_lock")
     _cursor_cls = OneTripCursor
     inline = False
 
     def __init__(self, dbapi: Any, connection: Any) -> None:
         super().__init__(dbapi, connection)
         self.holds_write_lock = False
+        self.busy_ms: int | None = None
+
+    def begin_at_once(self, begin: Callable[[], Any]) -> bool:
+        """Run ``begin`` (``BEGIN IMMEDIATE``) on this thread with the busy timeout off for
+        that one statement: True if it took the write lock, False if another connection
+        holds it (the caller then waits in the thread, with the busy timeout back on)."""
+        conn = self._connection._conn
+        if self.busy_ms is None:
+            self.busy_ms = int(conn.execute("PRAGMA busy_timeout").fetchone()[0])
+        conn.execute("PRAGMA busy_timeout=0")
+        try:
+            begin()
+        except sqlite3.OperationalError as exc:
+            if getattr(exc, "sqlite_errorcode", 0) & 0xFF != sqlite3.SQLITE_BUSY:
+                raise
+            return False
+        finally:
+            conn.execute(f"PRAGMA busy_timeout={self.busy_ms}")
+        self.holds_write_lock = True
+        return True
+
+    def commit(self) -> None:
+        # Holding the write lock, a COMMIT in WAL mode waits for no one: on this thread.
+        conn = self._connection._conn if self._connection._connection else None
+        if conn is not None and self.holds_write_lock and conn.in_transaction:
+            try:
+                conn.commit()
+            except Exception as error:
+                self._handle_exception(error)
+        else:
+            super().commit()
 
     def rollback(self) -> None:
         # Inline: a rollback only lets go (and the pool rolls back every connection it takes

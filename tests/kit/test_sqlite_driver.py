@@ -1,11 +1,15 @@
 """The SQLite dialect of app/kit/sqlite_driver.py: the same results as the stock adapter, read
-sessions that cannot write, and write transactions that wait for the lock only at BEGIN."""
+sessions that cannot write, and write transactions that go to aiosqlite's thread only when
+their BEGIN has to wait for the write lock."""
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
+
 import aiosqlite.core
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import OperationalError
 
 from app.models import Category
@@ -55,9 +59,43 @@ async def test_rows_ids_and_counts_come_back_as_before(database, trips):
             await session.execute(select(Category.slug, Category.position).order_by(Category.slug))
         ).all()
         assert [(slug, position) for slug, position in rows] == [("cameras", 7), ("lenses", 7)]
-    # Inside the write transaction only BEGIN IMMEDIATE and COMMIT went to the thread; the
-    # read session's statements and its commit ran on the loop's thread.
-    assert trips["n"] == 2
+    # The write lock was free: nothing went to the thread, BEGIN IMMEDIATE and COMMIT
+    # included, and neither did the read session's statements.
+    assert trips["n"] == 0
+
+
+async def test_a_begin_that_finds_the_lock_taken_waits_in_the_thread(database, trips):
+    """Another program (not one of the app's writers, which take turns before BEGIN) holds
+    SQLite's write lock: the app's BEGIN waits for it in aiosqlite's thread, with the busy
+    timeout, while the event loop goes on serving reads; it writes once the lock is free."""
+    async with database.transaction() as session:
+        session.add(_category("first"))
+    other = sqlite3.connect(database.engine.url.database, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        trips["n"] = 0
+        writing = asyncio.create_task(_write(database, "second"))
+        for _ in range(500):
+            if trips["n"]:
+                break
+            await asyncio.sleep(0.01)
+        assert trips["n"] == 1  # the BEGIN, sent to the thread to wait
+        async with database.transaction(write=False) as session:
+            assert await session.scalar(select(func.count()).select_from(Category)) == 1
+        assert not writing.done()
+        other.execute("COMMIT")
+        await asyncio.wait_for(writing, 10)
+    finally:
+        other.close()
+    async with database.transaction() as session:
+        # The try without a busy wait left the connection's busy timeout as it was.
+        assert (await session.execute(text("PRAGMA busy_timeout"))).scalar_one() == 30000
+        assert await session.scalar(select(func.count()).select_from(Category)) == 2
+
+
+async def _write(database, slug: str) -> None:
+    async with database.transaction() as session:
+        session.add(_category(slug))
 
 
 async def test_a_read_session_refuses_to_write(database):
