@@ -24,9 +24,12 @@ import logging
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any
+from urllib.parse import quote
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import event
@@ -49,6 +52,9 @@ logger = logging.getLogger(__name__)
 AfterCommit = Callable[[], Awaitable[None]]
 _BEGIN_OPTION = "kizuna_begin"
 BUSY_TIMEOUT_SECONDS = 30
+# How often, at most, a checkpoint copies the write-ahead log back into the database file
+# (after a commit; see _Checkpointer).
+CHECKPOINT_SECONDS = 0.5
 
 
 def create_engine(
@@ -76,7 +82,7 @@ def create_engine(
             connect_args={"timeout": BUSY_TIMEOUT_SECONDS},
             **pool,
         )
-        _tune_sqlite(engine)
+        _tune_sqlite(engine, writes=not read_only)
     else:
         engine = create_async_engine(url, pool_size=settings.database_pool_size, max_overflow=10)
         _skip_closed_connections(engine)
@@ -241,8 +247,68 @@ class _Turn:
         fcntl.flock(fd, fcntl.LOCK_UN)
 
 
-def _tune_sqlite(engine: AsyncEngine) -> None:
+class _Checkpointer:
+    """Copies the write-ahead log back into the database file from a thread: after a commit,
+    at most every :data:`CHECKPOINT_SECONDS`, and once more after the last commit of a burst.
+
+    SQLite's own automatic checkpoint runs inside the ``COMMIT`` that takes the log past
+    1,000 pages, and a write transaction's ``COMMIT`` runs on the event loop's thread
+    (app.kit.sqlite_driver): one commit in a hundred would stall every request of the
+    process for the 10-15 ms the copy takes. Connections that write therefore turn it off
+    (``PRAGMA wal_autocheckpoint=0``) and this one runs instead, a ``PASSIVE`` checkpoint on a
+    connection of its own, which waits for no reader or writer (what it cannot copy yet, the
+    next one does). Its connection opens the file read-write without creating it, so a
+    checkpoint during an outage (the file gone) fails with a warning in the log instead of
+    making an empty database."""
+
+    def __init__(self, path: str) -> None:
+        self._uri = f"file:{quote(path)}?mode=rw"
+        self._last = 0.0
+        # Under the lock: a commit came since the last checkpoint began; a job is queued or
+        # running (it goes on until a checkpoint began after the last commit).
+        self._lock = threading.Lock()
+        self._committed = False
+        self._running = False
+
+    def after_commit(self) -> None:
+        with self._lock:
+            self._committed = True
+            if self._running:
+                return
+            self._running = True
+        _checkpoints.submit(self._run)
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(max(0.0, self._last + CHECKPOINT_SECONDS - time.monotonic()))
+            with self._lock:
+                if not self._committed:
+                    self._running = False
+                    return
+                self._committed = False
+            self._last = time.monotonic()
+            self._checkpoint()
+
+    def _checkpoint(self) -> None:
+        try:
+            connection = sqlite3.connect(self._uri, uri=True, timeout=0)
+            try:
+                connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            finally:
+                connection.close()
+        except sqlite3.Error as exc:
+            logger.warning("WAL checkpoint failed: %s", exc)
+
+
+# One thread for every database's checkpoints (a checkpoint never waits for a lock; the
+# thread sleeps until one is due).
+_checkpoints = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-checkpoint")
+
+
+def _tune_sqlite(engine: AsyncEngine, *, writes: bool = True) -> None:
     writers = _WriterQueue(_writers_lock_path(engine))
+    database = _database_path(engine)
+    checkpointer = _Checkpointer(database) if writes and database is not None else None
     dialect = engine.sync_engine.dialect
     do_commit, do_rollback = dialect.do_commit, dialect.do_rollback
 
@@ -251,6 +317,8 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
             do_commit(dbapi_connection)
         finally:
             writers.release(_raw(dbapi_connection))
+        if checkpointer is not None:
+            checkpointer.after_commit()
 
     def rollback_then_release(dbapi_connection: Any) -> None:
         try:
@@ -278,6 +346,8 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        if checkpointer is not None:
+            cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
@@ -295,12 +365,18 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
             raise
 
 
-def _writers_lock_path(engine: AsyncEngine) -> str | None:
-    """The writers' lock file beside a SQLite database file (None in memory)."""
+def _database_path(engine: AsyncEngine) -> str | None:
+    """The SQLite database file's path (None in memory)."""
     database = (engine.url.database or "").removeprefix("file:")
     if not database or database == ":memory:" or "mode=memory" in str(engine.url):
         return None
-    return f"{database}-writers"
+    return database
+
+
+def _writers_lock_path(engine: AsyncEngine) -> str | None:
+    """The writers' lock file beside a SQLite database file (None in memory)."""
+    database = _database_path(engine)
+    return None if database is None else f"{database}-writers"
 
 
 def _raw(connection: Any) -> Any:

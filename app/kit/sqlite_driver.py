@@ -18,7 +18,9 @@ SQLite thread for a query that takes 0.1-0.5 ms.
   sure nothing on them ever writes), ``BEGIN IMMEDIATE`` itself when the write lock is free
   (tried once with no busy wait, see :meth:`OneTripConnection.begin_at_once`), the
   statements and the ``COMMIT`` of a write transaction that holds the write lock (in WAL
-  mode neither waits for anyone), and rollbacks, which only let go.
+  mode neither waits for anyone; the checkpoint SQLite would run inside a ``COMMIT`` is
+  turned off and runs in a thread instead, app.db ``_Checkpointer``), and rollbacks, which
+  only let go.
 
 A write transaction whose ``BEGIN`` finds the lock free therefore never yields to the event
 loop between ``BEGIN`` and ``COMMIT``: the app's writers take turns through an asyncio lock

@@ -146,3 +146,64 @@ def test_a_process_whose_writer_gave_up_still_exits(tmp_path):
         os.close(fd)
     assert done.returncode == 0, done.stderr
     assert "gave up: database is locked" in done.stdout
+
+
+async def _add_long_categories(database, count: int) -> None:
+    for number in range(count):
+        async with database.transaction() as session:
+            session.add(
+                Category(
+                    slug=f"long-{number}",
+                    name_en="Long",
+                    name_ja="長い",
+                    description_en="x" * 100_000,
+                )
+            )
+
+
+_READ_WAL_INDEX = """
+import sys
+header = open(sys.argv[1] + "-shm", "rb").read(100)
+max_frame = int.from_bytes(header[16:20], sys.byteorder)
+backfilled = int.from_bytes(header[96:100], sys.byteorder)
+print(max_frame - backfilled)
+"""
+
+
+def _frames_not_yet_copied(path: str) -> int:
+    """Frames of the write-ahead log not yet copied into the database file: the WAL index
+    (``-shm``) header's ``mxFrame`` (offset 16) less its checkpoint's ``nBackfill``
+    (offset 96), both in the machine's byte order (SQLite's file format, "WAL-index format").
+
+    Read by another process: closing a descriptor of the file in this one would drop every
+    POSIX lock this process's SQLite connections hold on it, and the next process to open
+    the database would then reset the shared memory under them (SIGBUS)."""
+    done = subprocess.run(
+        [sys.executable, "-c", _READ_WAL_INDEX, path],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return int(done.stdout)
+
+
+@pytest.mark.parametrize("checkpoints", [True, False])
+async def test_the_log_is_copied_back_by_the_checkpoint_thread_not_by_commits(
+    database, monkeypatch, checkpoints
+):
+    """Commits never copy the write-ahead log into the database file themselves (that would
+    run on the event loop's thread and stall every request): the checkpoint thread does,
+    after commits. Without it, 5 MB of writes, past SQLite's own 1,000-page threshold, all
+    stay in the log."""
+    path = database.engine.url.database.removeprefix("file:")
+    await _add_category(database, "first")
+    if checkpoints:
+        monkeypatch.setattr(app_db, "CHECKPOINT_SECONDS", 0.0)
+    else:
+        monkeypatch.setattr(app_db._Checkpointer, "after_commit", lambda _self: None)
+    await _add_long_categories(database, 50)  # 100 KB each: 25 pages of 4 KB
+    if checkpoints:
+        await _until(lambda: _frames_not_yet_copied(path) == 0, "every frame copied")
+    else:
+        assert _frames_not_yet_copied(path) >= 50 * 25
+    assert await _categories(database) == 51
