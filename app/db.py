@@ -33,7 +33,7 @@ from urllib.parse import quote
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import event
-from sqlalchemy.engine import Connection, ExceptionContext, make_url
+from sqlalchemy.engine import Connection, Engine, ExceptionContext, make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from sqlalchemy.ext.asyncio import (
@@ -82,7 +82,7 @@ def create_engine(
             connect_args={"timeout": BUSY_TIMEOUT_SECONDS},
             **pool,
         )
-        _tune_sqlite(engine, writes=not read_only)
+        _tune_sqlite(engine, checkpoints=not read_only)
     else:
         engine = create_async_engine(url, pool_size=settings.database_pool_size, max_overflow=10)
         _skip_closed_connections(engine)
@@ -269,18 +269,23 @@ class _Checkpointer:
         self._lock = threading.Lock()
         self._committed = False
         self._running = False
+        # Set when the engine is disposed: the job stops at once (closing the last
+        # connection checkpoints the log anyway), and no other one starts.
+        self._closed = threading.Event()
 
     def after_commit(self) -> None:
         with self._lock:
             self._committed = True
-            if self._running:
+            if self._running or self._closed.is_set():
                 return
             self._running = True
         _checkpoints.submit(self._run)
 
+    def close(self) -> None:
+        self._closed.set()
+
     def _run(self) -> None:
-        while True:
-            time.sleep(max(0.0, self._last + CHECKPOINT_SECONDS - time.monotonic()))
+        while not self._closed.wait(max(0.0, self._last + CHECKPOINT_SECONDS - time.monotonic())):
             with self._lock:
                 if not self._committed:
                     self._running = False
@@ -288,6 +293,8 @@ class _Checkpointer:
                 self._committed = False
             self._last = time.monotonic()
             self._checkpoint()
+        with self._lock:
+            self._running = False
 
     def _checkpoint(self) -> None:
         try:
@@ -305,10 +312,18 @@ class _Checkpointer:
 _checkpoints = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-checkpoint")
 
 
-def _tune_sqlite(engine: AsyncEngine, *, writes: bool = True) -> None:
+# The checkpointer of each server engine, stopped when the engine is disposed.
+_checkpointers: WeakKeyDictionary[Engine, _Checkpointer] = WeakKeyDictionary()
+
+
+def _tune_sqlite(engine: AsyncEngine, *, checkpoints: bool = False) -> None:
+    """``checkpoints``: a long-lived engine that writes (a server's, a job's :class:`Database`),
+    whose log :class:`_Checkpointer` copies back; one-off engines keep SQLite's own."""
     writers = _WriterQueue(_writers_lock_path(engine))
     database = _database_path(engine)
-    checkpointer = _Checkpointer(database) if writes and database is not None else None
+    checkpointer = _Checkpointer(database) if checkpoints and database is not None else None
+    if checkpointer is not None:
+        _checkpointers[engine.sync_engine] = checkpointer
     dialect = engine.sync_engine.dialect
     do_commit, do_rollback = dialect.do_commit, dialect.do_rollback
 
@@ -470,24 +485,59 @@ class Database:
             await run_after_commit(session)
 
     async def dispose(self) -> None:
+        checkpointer = _checkpointers.pop(self.engine.sync_engine, None)
+        if checkpointer is not None:
+            checkpointer.close()
         await self.engine.dispose()
         if self.read_engine is not self.engine:
             await self.read_engine.dispose()
 
 
-def after_commit(session: AsyncSession, callback: AfterCommit) -> None:
-    """Queue a side effect (live push, mail, webhook) to run only once the transaction commits."""
-    session.info.setdefault("after_commit", []).append(callback)
+def after_commit(session: AsyncSession, callback: AfterCommit, *, detached: bool = False) -> None:
+    """Queue a side effect (live push, mail, webhook) to run only once the transaction commits.
+
+    ``detached``: work the client need not wait for. After a request it runs in a task of its
+    own (an HTTP/1.1 connection takes its next request only once the app has returned, so
+    a request that awaited it would hold its connection); after any other unit of work it is
+    awaited like the rest."""
+    session.info.setdefault("after_commit", []).append((callback, detached))
 
 
-async def run_after_commit(session: AsyncSession) -> None:
-    callbacks: list[AfterCommit] = session.info.pop("after_commit", [])
-    for callback in callbacks:
-        try:
-            await callback()
-        except Exception:
-            # The data is committed; a failed push or mail must not turn success into an error.
-            logger.exception("after-commit side effect failed")
+def queued_after_commit(session: AsyncSession, callback: AfterCommit) -> bool:
+    """Whether ``callback`` waits for this transaction's commit (a later transaction of the
+    same session starts with none)."""
+    return any(queued is callback for queued, _detached in session.info.get("after_commit", []))
+
+
+async def run_after_commit(session: AsyncSession, *, detach: bool = False) -> None:
+    """Run the side effects queued by the committed transaction (``detach``: a request's,
+    whose detached ones go on in tasks of their own; :func:`settle_detached` awaits them)."""
+    callbacks: list[tuple[AfterCommit, bool]] = session.info.pop("after_commit", [])
+    for callback, detached in callbacks:
+        if detached and detach:
+            task = asyncio.get_running_loop().create_task(_logging_failure(callback))
+            _detached.add(task)
+            task.add_done_callback(_detached.discard)
+        else:
+            await _logging_failure(callback)
+
+
+async def _logging_failure(callback: AfterCommit) -> None:
+    try:
+        await callback()
+    except Exception:
+        # The data is committed; a failed push or mail must not turn success into an error.
+        logger.exception("after-commit side effect failed")
+
+
+_detached: set[asyncio.Task[None]] = set()
+
+
+async def settle_detached() -> None:
+    """Wait until the detached side effects of finished requests (and any they start) are
+    done: at shutdown, and in tests before they look at what those effects write."""
+    while _detached:
+        await asyncio.gather(*list(_detached), return_exceptions=True)
 
 
 def discard_after_commit(session: AsyncSession) -> None:
