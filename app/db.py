@@ -24,16 +24,13 @@ import logging
 import os
 import sqlite3
 import threading
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any
-from urllib.parse import quote
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import event
-from sqlalchemy.engine import Connection, Engine, ExceptionContext, make_url
+from sqlalchemy.engine import Connection, ExceptionContext, make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from sqlalchemy.ext.asyncio import (
@@ -52,9 +49,6 @@ logger = logging.getLogger(__name__)
 AfterCommit = Callable[[], Awaitable[None]]
 _BEGIN_OPTION = "kizuna_begin"
 BUSY_TIMEOUT_SECONDS = 30
-# How often, at most, a checkpoint copies the write-ahead log back into the database file
-# (after a commit; see _Checkpointer).
-CHECKPOINT_SECONDS = 0.5
 
 
 def create_engine(
@@ -82,7 +76,7 @@ def create_engine(
             connect_args={"timeout": BUSY_TIMEOUT_SECONDS},
             **pool,
         )
-        _tune_sqlite(engine, checkpoints=not read_only)
+        _tune_sqlite(engine)
     else:
         engine = create_async_engine(url, pool_size=settings.database_pool_size, max_overflow=10)
         _skip_closed_connections(engine)
@@ -247,83 +241,8 @@ class _Turn:
         fcntl.flock(fd, fcntl.LOCK_UN)
 
 
-class _Checkpointer:
-    """Copies the write-ahead log back into the database file from a thread: after a commit,
-    at most every :data:`CHECKPOINT_SECONDS`, and once more after the last commit of a burst.
-
-    SQLite's own automatic checkpoint runs inside the ``COMMIT`` that takes the log past
-    1,000 pages, and a write transaction's ``COMMIT`` runs on the event loop's thread
-    (app.kit.sqlite_driver): one commit in a hundred would stall every request of the
-    process for the 10-15 ms the copy takes. Connections that write therefore turn it off
-    (``PRAGMA wal_autocheckpoint=0``) and this one runs instead, a ``PASSIVE`` checkpoint on a
-    connection of its own, which waits for no reader or writer (what it cannot copy yet, the
-    next one does). Its connection opens the file read-write without creating it, so a
-    checkpoint during an outage (the file gone) fails with a warning in the log instead of
-    making an empty database."""
-
-    def __init__(self, path: str) -> None:
-        self._uri = f"file:{quote(path)}?mode=rw"
-        self._last = 0.0
-        # Under the lock: a commit came since the last checkpoint began; a job is queued or
-        # running (it goes on until a checkpoint began after the last commit).
-        self._lock = threading.Lock()
-        self._committed = False
-        self._running = False
-        # Set when the engine is disposed: the job stops at once (closing the last
-        # connection checkpoints the log anyway), and no other one starts.
-        self._closed = threading.Event()
-
-    def after_commit(self) -> None:
-        with self._lock:
-            self._committed = True
-            if self._running or self._closed.is_set():
-                return
-            self._running = True
-        _checkpoints.submit(self._run)
-
-    def close(self) -> None:
-        self._closed.set()
-
-    def _run(self) -> None:
-        while not self._closed.wait(max(0.0, self._last + CHECKPOINT_SECONDS - time.monotonic())):
-            with self._lock:
-                if not self._committed:
-                    self._running = False
-                    return
-                self._committed = False
-            self._last = time.monotonic()
-            self._checkpoint()
-        with self._lock:
-            self._running = False
-
-    def _checkpoint(self) -> None:
-        try:
-            connection = sqlite3.connect(self._uri, uri=True, timeout=0)
-            try:
-                connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-            finally:
-                connection.close()
-        except sqlite3.Error as exc:
-            logger.warning("WAL checkpoint failed: %s", exc)
-
-
-# One thread for every database's checkpoints (a checkpoint never waits for a lock; the
-# thread sleeps until one is due).
-_checkpoints = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-checkpoint")
-
-
-# The checkpointer of each server engine, stopped when the engine is disposed.
-_checkpointers: WeakKeyDictionary[Engine, _Checkpointer] = WeakKeyDictionary()
-
-
-def _tune_sqlite(engine: AsyncEngine, *, checkpoints: bool = False) -> None:
-    """``checkpoints``: a long-lived engine that writes (a server's, a job's :class:`Database`),
-    whose log :class:`_Checkpointer` copies back; one-off engines keep SQLite's own."""
+def _tune_sqlite(engine: AsyncEngine) -> None:
     writers = _WriterQueue(_writers_lock_path(engine))
-    database = _database_path(engine)
-    checkpointer = _Checkpointer(database) if checkpoints and database is not None else None
-    if checkpointer is not None:
-        _checkpointers[engine.sync_engine] = checkpointer
     dialect = engine.sync_engine.dialect
     do_commit, do_rollback = dialect.do_commit, dialect.do_rollback
 
@@ -332,8 +251,6 @@ def _tune_sqlite(engine: AsyncEngine, *, checkpoints: bool = False) -> None:
             do_commit(dbapi_connection)
         finally:
             writers.release(_raw(dbapi_connection))
-        if checkpointer is not None:
-            checkpointer.after_commit()
 
     def rollback_then_release(dbapi_connection: Any) -> None:
         try:
@@ -361,8 +278,6 @@ def _tune_sqlite(engine: AsyncEngine, *, checkpoints: bool = False) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        if checkpointer is not None:
-            cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
@@ -380,18 +295,12 @@ def _tune_sqlite(engine: AsyncEngine, *, checkpoints: bool = False) -> None:
             raise
 
 
-def _database_path(engine: AsyncEngine) -> str | None:
-    """The SQLite database file's path (None in memory)."""
+def _writers_lock_path(engine: AsyncEngine) -> str | None:
+    """The writers' lock file beside a SQLite database file (None in memory)."""
     database = (engine.url.database or "").removeprefix("file:")
     if not database or database == ":memory:" or "mode=memory" in str(engine.url):
         return None
-    return database
-
-
-def _writers_lock_path(engine: AsyncEngine) -> str | None:
-    """The writers' lock file beside a SQLite database file (None in memory)."""
-    database = _database_path(engine)
-    return None if database is None else f"{database}-writers"
+    return f"{database}-writers"
 
 
 def _raw(connection: Any) -> Any:
@@ -485,59 +394,24 @@ class Database:
             await run_after_commit(session)
 
     async def dispose(self) -> None:
-        checkpointer = _checkpointers.pop(self.engine.sync_engine, None)
-        if checkpointer is not None:
-            checkpointer.close()
         await self.engine.dispose()
         if self.read_engine is not self.engine:
             await self.read_engine.dispose()
 
 
-def after_commit(session: AsyncSession, callback: AfterCommit, *, detached: bool = False) -> None:
-    """Queue a side effect (live push, mail, webhook) to run only once the transaction commits.
-
-    ``detached``: work the client need not wait for. After a request it runs in a task of its
-    own (an HTTP/1.1 connection takes its next request only once the app has returned, so
-    a request that awaited it would hold its connection); after any other unit of work it is
-    awaited like the rest."""
-    session.info.setdefault("after_commit", []).append((callback, detached))
+def after_commit(session: AsyncSession, callback: AfterCommit) -> None:
+    """Queue a side effect (live push, mail, webhook) to run only once the transaction commits."""
+    session.info.setdefault("after_commit", []).append(callback)
 
 
-def queued_after_commit(session: AsyncSession, callback: AfterCommit) -> bool:
-    """Whether ``callback`` waits for this transaction's commit (a later transaction of the
-    same session starts with none)."""
-    return any(queued is callback for queued, _detached in session.info.get("after_commit", []))
-
-
-async def run_after_commit(session: AsyncSession, *, detach: bool = False) -> None:
-    """Run the side effects queued by the committed transaction (``detach``: a request's,
-    whose detached ones go on in tasks of their own; :func:`settle_detached` awaits them)."""
-    callbacks: list[tuple[AfterCommit, bool]] = session.info.pop("after_commit", [])
-    for callback, detached in callbacks:
-        if detached and detach:
-            task = asyncio.get_running_loop().create_task(_logging_failure(callback))
-            _detached.add(task)
-            task.add_done_callback(_detached.discard)
-        else:
-            await _logging_failure(callback)
-
-
-async def _logging_failure(callback: AfterCommit) -> None:
-    try:
-        await callback()
-    except Exception:
-        # The data is committed; a failed push or mail must not turn success into an error.
-        logger.exception("after-commit side effect failed")
-
-
-_detached: set[asyncio.Task[None]] = set()
-
-
-async def settle_detached() -> None:
-    """Wait until the detached side effects of finished requests (and any they start) are
-    done: at shutdown, and in tests before they look at what those effects write."""
-    while _detached:
-        await asyncio.gather(*list(_detached), return_exceptions=True)
+async def run_after_commit(session: AsyncSession) -> None:
+    callbacks: list[AfterCommit] = session.info.pop("after_commit", [])
+    for callback in callbacks:
+        try:
+            await callback()
+        except Exception:
+            # The data is committed; a failed push or mail must not turn success into an error.
+            logger.exception("after-commit side effect failed")
 
 
 def discard_after_commit(session: AsyncSession) -> None:

@@ -15,7 +15,7 @@ from starlette.responses import JSONResponse
 from app import __version__
 from app.accounts.policy import role_label
 from app.config import Settings, get_settings
-from app.db import Database, get_database, set_database, settle_detached
+from app.db import Database, get_database, set_database
 from app.integrations.ratelimit import TokenRateLimit
 from app.kit import handlers
 from app.kit.headers import SecurityHeaders
@@ -47,7 +47,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     yield
                 finally:
                     await ticker.stop()
-                    await settle_detached()  # the last requests' side effects
         finally:
             await database.dispose()
             set_database(None)

@@ -271,7 +271,7 @@ class RequestPipeline:
             raise
         finally:
             await _close_quietly(db_session)
-        await run_after_commit(db_session, detach=True)
+        await run_after_commit(db_session)
 
     async def _load_viewer(
         self,

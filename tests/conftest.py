@@ -23,7 +23,7 @@ from sqlalchemy.exc import DBAPIError
 
 from app.analytics import service as analytics_service
 from app.config import Settings, get_settings
-from app.db import TRANSIENT_SQLSTATES, Database, settle_detached
+from app.db import TRANSIENT_SQLSTATES, Database
 from app.models import Base
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
@@ -118,7 +118,6 @@ async def _empty_tables(request: pytest.FixtureRequest) -> AsyncIterator[None]:
         return
     database: Database = request.getfixturevalue("app").state.database
     # Work the test's requests started beside them (a second dirty-score pass) finishes first.
-    await settle_detached()
     await asyncio.gather(*list(analytics_service._background), return_exceptions=True)
     tables = list(reversed(Base.metadata.sorted_tables))
     if database.is_sqlite:
@@ -141,14 +140,7 @@ async def _empty_tables(request: pytest.FixtureRequest) -> AsyncIterator[None]:
 
 
 class Client(httpx.AsyncClient):
-    """An httpx client that behaves like a browser for forms: it sends the page's CSRF token.
-    Like a person's next click, its next request comes once the side effects a request left
-    running (its members' score refresh) are done: a test looks at what they write."""
-
-    async def send(self, request: httpx.Request, **kwargs: Any) -> httpx.Response:
-        response = await super().send(request, **kwargs)
-        await settle_detached()
-        return response
+    """An httpx client that behaves like a browser for forms: it sends the page's CSRF token."""
 
     async def csrf_token(self) -> str:
         page = await self.get("/", headers={"Accept": "text/html"})

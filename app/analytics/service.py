@@ -183,10 +183,7 @@ def _refresh_after_commit(session: AsyncSession) -> None:
             return  # a command-line job without the app's database: the next tick does it
         await refresh_pending(database)
 
-    # Detached from a request: the batch waits for its turn among the writers, and the
-    # request's connection sat behind it (with 16 replies in flight on SQLite, 2 s at p99;
-    # bench/ANALYSIS.md, session 8).
-    after_commit(session, refresh, detached=True)
+    after_commit(session, refresh)
 
 
 async def refresh_pending(database: Database) -> int:

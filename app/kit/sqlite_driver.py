@@ -10,27 +10,27 @@ SQLite thread for a query that takes 0.1-0.5 ms.
 - A statement that may have to wait for a lock makes one trip: one function runs the four
   steps in the thread and hands back the rows, the description, the row count and the last
   row id together. That is ``BEGIN IMMEDIATE`` when the write lock is taken (it waits in
-  the busy handler for the other writer) and every statement of a deferred transaction on
-  a writing connection (command-line jobs: its first write may wait).
+  the busy handler for the other writer), ``COMMIT``, and every statement of a deferred
+  transaction on a writing connection (command-line jobs: its first write may wait).
 - Every other statement runs on the event loop's own thread, with no trip at all: the
   statements of a read-only connection (``inline=True`` in :func:`sqlite_url`, the app's
   read sessions; a read in WAL mode never waits for a lock, and ``PRAGMA query_only`` makes
   sure nothing on them ever writes), ``BEGIN IMMEDIATE`` itself when the write lock is free
-  (tried once with no busy wait, see :meth:`OneTripConnection.begin_at_once`), the
-  statements and the ``COMMIT`` of a write transaction that holds the write lock (in WAL
-  mode neither waits for anyone; the checkpoint SQLite would run inside a ``COMMIT`` is
-  turned off and runs in a thread instead, app.db ``_Checkpointer``), and rollbacks, which
-  only let go.
+  (tried once with no busy wait, see :meth:`OneTripConnection.begin_at_once`; the app's
+  writers take turns before it, app.db), the statements of a write transaction once it
+  holds the write lock, and rollbacks, which only let go.
 
-A write transaction whose ``BEGIN`` finds the lock free therefore never yields to the event
-loop between ``BEGIN`` and ``COMMIT``: the app's writers take turns through an asyncio lock
-and a lock file (app.db), and with the trips gone the turn lasts as long as the
-transaction's own work, not that plus whatever other requests the loop ran while the
-``BEGIN`` and ``COMMIT`` were away in the thread (bench/ANALYSIS.md, session 8).
+The ``COMMIT`` keeps its trip on purpose. On the loop's thread it waits for nobody, but a
+write transaction would then never yield to the loop from its ``BEGIN`` to its end, and a
+coroutine that awaits many times (the score batch after a commit) would wait a whole round
+of the other requests at each await: with 1 worker, reply and accept p99 went to 1.1-2.5 s
+against 0.36-0.57 s with the trip, for the same throughput (bench/ANALYSIS.md, session 8).
+SQLite's automatic checkpoint, which runs inside the ``COMMIT`` now and then, also stays off
+the loop's thread that way.
 
 Counted: 13.6 trips per topic page -> 0; about 40 per like -> 4 (BEGIN and COMMIT of the
-like's transaction and of the after-commit score refresh's) -> 0 while no other process
-holds the write lock. Nothing else changes: same SQL,
+like's transaction and of the after-commit score refresh's) -> 2 (the COMMITs) while no other
+process holds the write lock. Nothing else changes: same SQL,
 same transactions, same errors (sqlite3's exceptions, which aiosqlite re-exports, are raised
 and translated by SQLAlchemy as before). Server-side cursors (``stream()``) keep the
 stock behaviour. :func:`sqlite_url` points a ``sqlite+aiosqlite`` URL at one of these
@@ -153,17 +153,6 @@ class OneTripConnection(AsyncAdapt_aiosqlite_connection):
             conn.execute(f"PRAGMA busy_timeout={self.busy_ms}")
         self.holds_write_lock = True
         return True
-
-    def commit(self) -> None:
-        # Holding the write lock, a COMMIT in WAL mode waits for no one: on this thread.
-        conn = self._connection._conn if self._connection._connection else None
-        if conn is not None and self.holds_write_lock and conn.in_transaction:
-            try:
-                conn.commit()
-            except Exception as error:
-                self._handle_exception(error)
-        else:
-            super().commit()
 
     def rollback(self) -> None:
         # Inline: a rollback only lets go (and the pool rolls back every connection it takes

@@ -20,7 +20,7 @@ from sqlalchemy.orm import make_transient_to_detached
 from app.activity import verbs
 from app.activity.service import subscribe
 from app.config import get_settings
-from app.db import after_commit, queued_after_commit
+from app.db import after_commit
 from app.kit import clock, i18n
 from app.kit.errors import Invalid, NotFound
 from app.kit.security import sign_value, unsign_value
@@ -225,7 +225,7 @@ def push_after_commit(
     """Queue the bell's new count (and the new notification) for the member's sockets.
     Several changes in one transaction send one event per member with the final count."""
     state: tuple[Any, dict[int, dict[str, Any]]] | None = session.info.get("notification_pushes")
-    if state is None or not queued_after_commit(session, state[0]):
+    if state is None or state[0] not in session.info.get("after_commit", []):
         pending: dict[int, dict[str, Any]] = {}
 
         async def send() -> None:
@@ -686,7 +686,7 @@ def _announce_surveys_after_commit(session: AsyncSession) -> None:
     surveys whose opening day has come (made ahead of time). Checked once per transaction,
     after it commits, in a transaction of its own; a read finds there is usually nothing to do."""
     pending = session.info.get("survey_announcement")
-    if pending is not None and queued_after_commit(session, pending):
+    if pending is not None and pending in session.info.get("after_commit", []):
         return
 
     async def announce() -> None:

@@ -34,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.activity import verbs
 from app.activity.service import record
-from app.db import after_commit, queued_after_commit
+from app.db import after_commit
 from app.kit import clock
 from app.kit.errors import Conflict, Invalid, NotFound
 from app.kit.i18n import gettext as _
@@ -389,7 +389,7 @@ class _LivePushes:
 
 def _pending_pushes(session: AsyncSession) -> _LivePushes:
     state: tuple[Any, _LivePushes] | None = session.info.get("points_pushes")
-    if state is not None and queued_after_commit(session, state[0]):
+    if state is not None and state[0] in session.info.get("after_commit", []):
         return state[1]
     pending = _LivePushes(standings={})
 
