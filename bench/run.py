@@ -459,6 +459,31 @@ def run_builtin(base: str, page: Page, duration: float) -> Result:
     return asyncio.run(_builtin(base, page, duration, CONNECTIONS))
 
 
+async def _first_visits(base: str, tokens: Sequence[str]) -> int:
+    """Each writer's first request of the day, before the write loads. A member's first
+    request of a day records the day's visit (an activity with its points and rollups, in a
+    transaction of its own) and makes them one of the day's active members; a member likes,
+    replies or accepts from a page they have just loaded, so a write is almost never that
+    first request. Without this, nearly every write of a 10-second load was its member's
+    first of the day and paid for both (bench/ANALYSIS.md, session 9). Returns how many
+    answered 200."""
+    import httpx
+
+    queue = list(tokens)
+    answered = 0
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        nonlocal answered
+        while queue:
+            token = queue.pop()
+            answer = await client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+            answered += answer.status_code == 200
+
+    async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+        await asyncio.gather(*(worker(client) for _ in range(CONNECTIONS)))
+    return answered
+
+
 def single_request_ms(base: str, page: Page, count: int) -> float | None:
     """Median time of one request at a time: the page's own server time plus loopback."""
     import urllib.error
@@ -1096,6 +1121,13 @@ def measure(
             server = reference if page is ref_page else kizuna_server
             load(server.base, page, warm)
             settle(server)
+        if any(page.write and page.available for page in pages):
+            writers = {token for _member, token in fixtures.tokens}
+            writers.update(token for token, _answers in fixtures.accept_plan)
+            visited = asyncio.run(_first_visits(kizuna_server.base, sorted(writers)))
+            asyncio.run(_score_backlog(url))
+            settle(kizuna_server)
+            log(f"  writers' first visits of the day: {visited} of {len(writers)} answered")
         for page in pages:
             if page.available and not page.write and not page.note:
                 run.results.setdefault(page.key, Result()).single_ms = single_request_ms(
@@ -1326,7 +1358,9 @@ def render_report(
         "before and after the pages in the same configuration; ratios use the mean of the two.",
         "- Anonymous pages send one fixed anonymous-visitor cookie (a returning browser); "
         '"signed in" uses a member session, the dashboard an operator session; writes use API '
-        "bearer tokens of 1 000 members, each like a fresh (member, post) pair: "
+        "bearer tokens of 1 000 members, each like a fresh (member, post) pair, and every "
+        "writer has made the day's first visit before the loads (as a member loads a page "
+        "before acting on it): "
         '"like" spreads them (the requests in flight like different posts), "likes on one '
         'post" sends them all to one post at a time (a post going viral).',
         "",
