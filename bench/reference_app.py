@@ -1,7 +1,7 @@
 """The reference page: the stack's practical limit, measured beside Kizuna in the same run.
 
 The shape of TechEmpower's "Fortunes" test: a bare FastAPI async route reads 20 rows with the
-raw database driver (aiosqlite or asyncpg, no ORM) and renders them in a Jinja2 table. It reads
+raw database driver (sqlite3 or asyncpg, no ORM) and renders them in a Jinja2 table. It reads
 the same database Kizuna serves (the 20 most recently active topics, through the index Kizuna's
 own list uses), so the ratio of a Kizuna page to this one is what the app costs on top of the
 driver, the template engine and the server.
@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -68,11 +69,20 @@ def scratch_ddl(serial: str) -> list[str]:
 
 
 class SqlitePool:
-    """A few aiosqlite connections handed out in turn (one is one thread; a few overlap)."""
+    """Reads on one read-only sqlite3 connection on the event loop's thread; writes on an
+    aiosqlite connection.
+
+    The reads make no trip to another thread, as Kizuna's own reads do not
+    (app.kit.sqlite_driver): a read in WAL mode never waits for a lock. Through aiosqlite,
+    each read was a trip to a connection's thread and back, and with one worker that capped
+    the reference at 1,772 requests/s against 5,218 on the loop's thread, while two workers
+    reached 7,278 and 9,220 (same sitting, bench/ANALYSIS.md, session 9): the reference
+    measured the trips' wake-ups rather than the stack's limit, and Kizuna's ratios to it on
+    SQLite with one worker were flattered about threefold."""
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self.idle: asyncio.Queue[Any] = asyncio.Queue()
+        self.reader: sqlite3.Connection | None = None
         self.writer: Any = None
         # SQLite writes one transaction at a time: this process's writers take turns here
         # (as Kizuna's writer queue does) instead of meeting "database is locked".
@@ -81,9 +91,8 @@ class SqlitePool:
     async def open(self) -> None:
         import aiosqlite
 
-        for _ in range(POOL_SIZE):
-            # Kizuna's database is already in WAL mode (it persists in the file).
-            self.idle.put_nowait(await aiosqlite.connect(self.path))
+        # Kizuna's database is already in WAL mode (it persists in the file).
+        self.reader = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
         self.writer = await aiosqlite.connect(self.path, isolation_level=None)
         await self.writer.execute("PRAGMA busy_timeout=30000")
         await self.writer.execute("PRAGMA synchronous=NORMAL")
@@ -132,16 +141,12 @@ class SqlitePool:
         return int(row[0]) if row else 0
 
     async def rows(self) -> list[tuple[Any, ...]]:
-        connection = await self.idle.get()
-        try:
-            async with connection.execute(QUERY) as cursor:
-                return [tuple(row) for row in await cursor.fetchall()]
-        finally:
-            self.idle.put_nowait(connection)
+        assert self.reader is not None
+        return [tuple(row) for row in self.reader.execute(QUERY).fetchall()]
 
     async def close(self) -> None:
-        while not self.idle.empty():
-            await self.idle.get_nowait().close()
+        if self.reader is not None:
+            self.reader.close()
         if self.writer is not None:
             for table in SCRATCH:
                 await self.writer.execute(f"DROP TABLE IF EXISTS {table}")
