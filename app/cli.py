@@ -29,7 +29,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = get_settings()
     settings.check_safe()
     uvicorn.run(
-        "app.main:create_app",
+        "app.main:create_server_app",
         factory=True,
         host=args.host,
         port=args.port,

@@ -17,7 +17,7 @@ from app.accounts.policy import role_label
 from app.config import Settings, get_settings
 from app.db import Database, get_database, set_database
 from app.integrations.ratelimit import TokenRateLimit
-from app.kit import handlers
+from app.kit import handlers, heap
 from app.kit.headers import SecurityHeaders
 from app.kit.paths import STATIC_DIR
 from app.kit.templating import environment
@@ -29,7 +29,13 @@ from app.uploads.avatars import avatar_url
 from app.wiring import install_listeners
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_server_app() -> FastAPI:
+    """The app as ``kizuna serve`` runs it in each worker process: :func:`create_app`, with
+    the process's garbage collector settled once the app has started (app.kit.heap)."""
+    return create_app(settle_heap=True)
+
+
+def create_app(settings: Settings | None = None, *, settle_heap: bool = False) -> FastAPI:
     settings = settings or get_settings()
     settings.check_safe()
     logging.basicConfig(level=settings.log_level.upper())
@@ -43,9 +49,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             async with live_services(settings):
                 ticker.start()
+                if settle_heap:
+                    heap.settle()
                 try:
                     yield
                 finally:
+                    if settle_heap:
+                        heap.release()
                     await ticker.stop()
         finally:
             await database.dispose()
