@@ -62,3 +62,28 @@ async def test_dates_follow_the_members_time_zone(client, member_factory, login,
     await client.send_json("PATCH", "/api/v1/me", {"timezone": "America/New_York", "locale": "en"})
     new_york = await client.get(f"/u/{member.handle}")
     assert "January 1, 2026" in new_york.text
+
+
+def test_template_messages_keep_each_readers_language_and_escape_their_values():
+    """Template text is translated once per language and kept (app.kit.templating): English
+    and Japanese readers in turn each get their own, ``%%`` still reads ``%`` as Jinja's
+    newstyle gettext formats it, and values put into a message are escaped."""
+    from app.kit.i18n import set_locale
+    from app.kit.templating import environment
+
+    template = environment().from_string(
+        '{{ _("Sign in") }}|{{ _("100%% sure") }}|{% trans %}Sign in{% endtrans %}|'
+        '{{ _("Hello %(name)s", name=name) }}'
+    )
+    readers = []
+    try:
+        for locale in ("en", "ja", "en", "ja"):
+            set_locale(locale)
+            readers.append(template.render(name="<b>Aki</b>"))
+    finally:
+        set_locale("en")
+    english, japanese = readers[0], readers[1]
+    assert readers[2:] == [english, japanese]
+    assert english == "Sign in|100% sure|Sign in|Hello &lt;b&gt;Aki&lt;/b&gt;"
+    assert japanese.split("|")[0] == japanese.split("|")[2] == "ログイン"
+    assert "&lt;b&gt;Aki&lt;/b&gt;" in japanese
