@@ -63,10 +63,14 @@ def _env() -> Environment:
     return env
 
 
+def _translated(locale: str, message: str, escape: bool, variables: Mapping[str, Any]) -> str:
+    text = i18n.translations(locale).gettext(message)
+    return (Markup(text) if escape else text) % variables
+
+
 @lru_cache(maxsize=8192)
 def _plain(locale: str, message: str, escape: bool) -> str:
-    text = i18n.translations(locale).gettext(message)
-    return (Markup(text) if escape else text) % {}
+    return _translated(locale, message, escape, {})
 
 
 @pass_context
@@ -80,8 +84,7 @@ def _gettext(context: Context, message: str, /, **variables: Any) -> str:
     escape = bool(context.eval_ctx.autoescape)
     if not variables:
         return _plain(i18n.get_locale(), message, escape)
-    text = i18n.translations(i18n.get_locale()).gettext(message)
-    return (Markup(text) if escape else text) % variables
+    return _translated(i18n.get_locale(), message, escape, variables)
 
 
 @lru_cache
