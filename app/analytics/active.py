@@ -22,14 +22,16 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
-from sqlalchemy import and_, case, func, select, text
+from sqlalchemy import Date, bindparam, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.analytics import community, metrics, policy
-from app.kit.sql import dialect_name
+from app.kit.sql import dialect_name, run_prebuilt
 from app.models import AnalyticsActive, AnalyticsActiveReturn, AnalyticsMemberDaily, Member
 from app.models.analytics_active import NO_PREVIOUS_DAY, RETURN_LOOKBACK_DAYS
+from app.models.base import BigIntId
 
 Daily = AnalyticsMemberDaily
 WEEK, MONTH = 7, 30
@@ -99,15 +101,12 @@ async def mark_active(session: AsyncSession, member_id: int, day: date, verb: st
             text("SELECT pg_advisory_xact_lock(:namespace, :key)"),
             {"namespace": LOCK_NAMESPACE, "key": member_id & 0x7FFFFFFF},
         )
-    # In one pass over the member's active days: another verb already done that day, the
-    # active day before this one and the one after.
     other, previous, following = (
-        await session.execute(
-            select(
-                func.count(case((and_(Daily.day == day, Daily.verb != verb), 1))),
-                func.max(case((Daily.day < day, Daily.day))),
-                func.min(case((Daily.day > day, Daily.day))),
-            ).where(Daily.member_id == member_id, Daily.done > 0)
+        await run_prebuilt(
+            session,
+            "active.neighbours",
+            _neighbours_query,
+            {"p_member": member_id, "p_day": day, "p_verb": verb},
         )
     ).one()
     if other:
@@ -129,6 +128,36 @@ async def mark_active(session: AsyncSession, member_id: int, day: date, verb: st
         moves[(following, return_key(following, previous))] -= 1
         moves[(following, return_key(following, day))] += 1
     _add_returns(session, moves)
+
+
+def _neighbours_query(_insert: Any) -> Any:
+    # Another verb already done that day, the member's active day before this one and the one
+    # after: three seeks in the (member, day, verb, done) index. One pass over all the
+    # member's days read 2,458 rows for the busiest member of the 10% benchmark (3.4 ms).
+    table = Daily.__table__
+    member = table.c.member_id == bindparam("p_member", type_=BigIntId)
+    day = bindparam("p_day", type_=Date)
+    done = table.c.done > 0
+    other = (
+        select(func.count())
+        .where(member, table.c.day == day, table.c.verb != bindparam("p_verb"), done)
+        .scalar_subquery()
+    )
+    previous = (
+        select(table.c.day)
+        .where(member, table.c.day < day, done)
+        .order_by(table.c.day.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    following = (
+        select(table.c.day)
+        .where(member, table.c.day > day, done)
+        .order_by(table.c.day)
+        .limit(1)
+        .scalar_subquery()
+    )
+    return select(other, previous, following)
 
 
 def _add_active(session: AsyncSession, changes: dict[date, list[int]]) -> None:

@@ -36,6 +36,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
 from app.activity import verbs
 from app.analytics import advocates, ambassadors, metrics, policy
@@ -76,9 +77,18 @@ def _heat_upsert(insert_: Any) -> Any:
         "updated_at": bindparam("p_now", type_=Score.updated_at.type),
         "dirty": literal(True, Score.dirty.type),
     }
+    # The other columns' defaults written out too: none is left for SQLAlchemy to compute at
+    # each execution, so the statement can run on the driver as compiled (app.kit.sql).
+    for column in cast(Table, Score.__table__).c:
+        default = column.default
+        if column.name not in columns and default is not None:
+            assert isinstance(default, ScalarElementColumnDefault), column.name
+            columns[column.name] = literal(default.arg, column.type)
     source = select(*(value.label(key) for key, value in columns.items())).where(
         Member.id == bindparam("p_member", type_=Integer),
-        Member.role.in_(policy.POPULATION_ROLES),
+        # The roles as values of their own, not one list SQLAlchemy expands per execution: so
+        # the statement is compiled once (and SQLite runs it on the driver, app.kit.sql).
+        Member.role.in_([literal(role) for role in policy.POPULATION_ROLES]),
     )
     stmt = insert_(Score.__table__).from_select(list(columns), source)
     excluded = stmt.excluded

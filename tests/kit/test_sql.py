@@ -4,10 +4,16 @@ goes on to a second transaction runs them in that one."""
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, func, select
+from datetime import date
 
+import pytest
+from sqlalchemy import bindparam, event, func, literal, select
+from sqlalchemy.exc import IntegrityError
+
+from app.kit import sql
 from app.kit.sql import execute_core, run_prebuilt
-from app.models import Category
+from app.models import AnalyticsMemberDaily, Category
+from tests.factories import make_member
 
 
 def _add(insert_):
@@ -39,3 +45,126 @@ async def test_core_statements_follow_the_sessions_transactions(database):
         assert count.scalar_one() == 2
         await session.commit()
     assert await _slugs(database) == ["kept", "second"]
+
+
+# --- prebuilt statements on SQLite's driver -----------------------------------------------------
+
+
+def _daily_upsert(insert_):
+    # Every column given, a date and a count handed back: what the write paths' rollups do.
+    table = AnalyticsMemberDaily.__table__
+    stmt = insert_(table).values(
+        member_id=bindparam("p_member"),
+        day=bindparam("p_day"),
+        verb=bindparam("p_verb"),
+        done=bindparam("p_done"),
+        received=literal(0),
+    )
+    return stmt.on_conflict_do_update(
+        index_elements=[table.c.member_id, table.c.day, table.c.verb],
+        set_={"done": table.c.done + stmt.excluded.done},
+    ).returning(table.c.day, table.c.done)
+
+
+def _category_from_params(insert_):
+    # No values(): the columns are the parameters' names, the others take their defaults.
+    return insert_(Category.__table__)
+
+
+def _daily_rows(insert_):
+    return insert_(AnalyticsMemberDaily.__table__)
+
+
+def _driver_plans(key) -> list[bool]:
+    return [plan is not None for (_, seen, *_rest), plan in sql._PLANS.items() if seen == key]
+
+
+async def test_prebuilt_statements_return_typed_rows_and_keep_defaults(database):
+    member = await make_member(database)
+    day = date(2026, 12, 4)
+    async with database.transaction() as session:
+        params = {"p_member": member.id, "p_day": day, "p_verb": "like.given", "p_done": 1}
+        first = (await run_prebuilt(session, "test.daily", _daily_upsert, params)).one()
+        again = (await run_prebuilt(session, "test.daily", _daily_upsert, params)).one()
+        # An INSERT whose columns come from the parameters: the omitted ones get defaults.
+        await run_prebuilt(
+            session,
+            "test.category_from_params",
+            _category_from_params,
+            {"slug": "tea", "name_en": "Tea"},
+        )
+        # Several rows at once (an executemany).
+        rows = [
+            {"member_id": member.id, "day": day, "verb": verb, "done": 2, "received": 0}
+            for verb in ("post.created", "topic.created")
+        ]
+        await run_prebuilt(session, "test.daily_rows", _daily_rows, rows)
+    # A broken unique key is the same error as through SQLAlchemy, and nothing of its
+    # transaction stays.
+    async with database.transaction() as session:
+        await run_prebuilt(
+            session,
+            "test.category_from_params",
+            _category_from_params,
+            {"slug": "mugs", "name_en": "M"},
+        )
+        with pytest.raises(IntegrityError):
+            await run_prebuilt(session, "test.daily_rows", _daily_rows, rows[0])
+        await session.rollback()
+    assert first.day == day
+    assert isinstance(first.day, date)
+    assert (first.done, again.done) == (1, 2)
+    async with database.transaction(write=False) as session:
+        categories = list((await session.execute(select(Category))).scalars())
+        counts = dict(
+            (
+                await session.execute(
+                    select(AnalyticsMemberDaily.verb, AnalyticsMemberDaily.done).where(
+                        AnalyticsMemberDaily.member_id == member.id
+                    )
+                )
+            ).all()
+        )
+    assert [category.slug for category in categories] == ["tea"]
+    tea = categories[0]
+    assert (tea.name_en, tea.kind, tea.colour, tea.position) == ("Tea", "discussion", "#b3261e", 0)
+    assert tea.created_at is not None
+    written = ("like.given", "post.created", "topic.created")
+    assert {verb: counts.get(verb) for verb in written} == dict.fromkeys(written, 2)
+    if database.is_sqlite:
+        # The upsert and the executemany ran on the driver; the INSERT whose defaults
+        # SQLAlchemy computes per execution did not.
+        assert _driver_plans("test.daily") == [True]
+        assert _driver_plans("test.daily_rows") == [True, True]
+        assert _driver_plans("test.category_from_params") == [False]
+
+
+async def test_prebuilt_statements_on_the_driver_roll_back_with_the_transaction(database):
+    member = await make_member(database)
+    params = {"p_member": member.id, "p_day": date(2026, 12, 4), "p_verb": "x", "p_done": 5}
+    async with database.session(write=True) as session:
+        await run_prebuilt(session, "test.daily", _daily_upsert, params)
+        await session.rollback()
+    async with database.transaction(write=False) as session:
+        left = await session.scalar(select(func.count()).where(AnalyticsMemberDaily.verb == "x"))
+    assert left == 0
+
+
+async def test_statements_are_seen_by_engine_listeners(database):
+    """A listener on the engine's statements (query counters, logging) sees the prebuilt
+    ones too: they then go through SQLAlchemy."""
+    member = await make_member(database)
+    seen: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args):
+        seen.append(statement)
+
+    engine = database.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        async with database.transaction() as session:
+            params = {"p_member": member.id, "p_day": date(2026, 12, 4), "p_verb": "y", "p_done": 1}
+            await run_prebuilt(session, "test.daily", _daily_upsert, params)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert any("INSERT INTO analytics_member_daily" in statement for statement in seen)
