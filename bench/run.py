@@ -585,6 +585,13 @@ async def _member_count(url: str) -> int:
         await engine.dispose()
 
 
+def _upgrade_reused(url: str, args: argparse.Namespace) -> None:
+    """A reused database gets the migrations added since it was filled, as an upgraded
+    install would (an index added for a page is then measured with it)."""
+    if args.schema == "migrate":
+        kizuna(["migrate", "upgrade"], base_env(url))
+
+
 def prepare_database(
     kind: str, args: argparse.Namespace, scale_args: list[str], tag: str
 ) -> tuple[str, float | None, list[str]]:
@@ -594,6 +601,7 @@ def prepare_database(
         url = sqlite_url(path)
         if args.reuse and path.exists() and asyncio.run(_member_count(url)) > 0:
             log(f"reusing {path}")
+            _upgrade_reused(url, args)
             return url, None, []
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
@@ -603,6 +611,7 @@ def prepare_database(
         url = pg_database_url(args.pg_url, name)
         if args.reuse and asyncio.run(_member_count(url)) > 0:
             log(f"reusing PostgreSQL database {name}")
+            _upgrade_reused(url, args)
             return url, None, []
         asyncio.run(
             _pg_admin(
