@@ -18,8 +18,6 @@ category's, and the reader's language and time zone.
 from __future__ import annotations
 
 import secrets
-from collections import OrderedDict
-from collections.abc import Callable
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -30,6 +28,7 @@ from markupsafe import Markup
 
 from app.forums.queries import TopicSummary
 from app.kit import i18n
+from app.kit.kept import Kept
 from app.kit.templating import environment
 from app.points.ladder import current_ladder
 
@@ -53,26 +52,8 @@ _POST_CONTEXT = (
 )
 
 
-class _Kept:
-    """A bounded map from a rendering's full key to its HTML, least recently used out first."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._html: OrderedDict[tuple[Any, ...], str] = OrderedDict()
-
-    def get(self, key: tuple[Any, ...], render: Callable[[], str]) -> str:
-        html = self._html.get(key)
-        if html is None:
-            html = self._html[key] = render()
-            if len(self._html) > self.size:
-                self._html.popitem(last=False)
-        else:
-            self._html.move_to_end(key)
-        return html
-
-
-_posts = _Kept(POSTS_KEPT)
-_rows = _Kept(ROWS_KEPT)
+_posts: Kept[tuple[Any, ...], str] = Kept(POSTS_KEPT)
+_rows: Kept[tuple[Any, ...], str] = Kept(ROWS_KEPT)
 
 
 @lru_cache(maxsize=_KEPT)

@@ -87,16 +87,33 @@ async def run_prebuilt(
     on the driver (:func:`_run_on_driver`)."""
     statement = prebuilt(session, key, build)
     connection = await _flushed_connection(session)
-    sync = connection.sync_connection
-    if sync is not None and sync.dialect.name == "sqlite":
-        result = _run_on_driver(sync, key, statement, params)
-        if result is not None:
-            return result
-    return await connection.execute(statement, params)
+    ran = _run_on_driver(connection, key, statement, params, reads=False)
+    if ran is None:
+        return await connection.execute(statement, params)
+    plan, rows = ran
+    if plan.converts_rows:
+        rows = [plan.convert(row) for row in rows]
+    return IteratorResult(SimpleResultMetaData(plan.keys), iter(rows))
+
+
+async def driver_rows(
+    session: AsyncSession, key: Hashable, statement: Any, params: dict[str, Any]
+) -> tuple[list[tuple[Any, ...]], Callable[[tuple[Any, ...]], tuple[Any, ...]]] | None:
+    """A read on SQLite, straight on the driver: the rows as sqlite3 gives them (a cheap,
+    exact key for whatever is made from them) and the function that converts one row as
+    SQLAlchemy would (dates from text, ...). ``key`` names ``statement``, built once. None
+    where the statement goes through SQLAlchemy (PostgreSQL; see :func:`_run_on_driver`):
+    the caller executes it with :func:`execute_core`."""
+    connection = await _flushed_connection(session)
+    ran = _run_on_driver(connection, key, statement, params, reads=True)
+    if ran is None:
+        return None
+    plan, rows = ran
+    return rows, plan.convert
 
 
 class _Plan:
-    """A prebuilt statement compiled once for SQLite: its SQL, the order and conversion of
+    """A statement compiled once for SQLite: its SQL, the order and conversion of
     its parameters, and the names and conversion of the columns it returns."""
 
     __slots__ = ("binds", "columns", "compiled", "converts_rows", "keys", "names", "sql")
@@ -113,6 +130,13 @@ class _Plan:
             entry.type._cached_result_processor(dialect, None) for entry in entries
         )
         self.converts_rows = any(convert is not None for convert in self.columns)
+
+    def convert(self, row: tuple[Any, ...]) -> tuple[Any, ...]:
+        """A row as sqlite3 gives it, converted as SQLAlchemy would (dates from text, ...)."""
+        return tuple(
+            value if convert is None else convert(value)
+            for value, convert in zip(row, self.columns, strict=True)
+        )
 
     def args(self, params: dict[str, Any]) -> list[Any]:
         """The statement's positional parameters, converted for sqlite3 as SQLAlchemy would."""
@@ -153,24 +177,33 @@ def _plan(
     return plan
 
 
-def _run_on_driver(sync: Any, key: Hashable, statement: Any, params: Any) -> Any:
-    """Run a prebuilt statement on the sqlite3 connection itself, as SQLAlchemy would have
-    sent it, and hand back the same rows: the write transaction's statements already run on
-    the event loop's thread (app.kit.sqlite_driver), so what SQLAlchemy adds around each of
-    them (execution context, events, result set-up, the greenlet bridge) is all that goes.
-    That was about a third of a like's time for its 20 or so prebuilt statements.
+def _run_on_driver(
+    connection: AsyncConnection, key: Hashable, statement: Any, params: Any, *, reads: bool
+) -> tuple[_Plan, list[Any]] | None:
+    """Run a statement built once on the sqlite3 connection itself, as SQLAlchemy would have
+    sent it, and hand back its plan and its rows as sqlite3 gives them. Reads and the write
+    transaction's statements already run on the event loop's thread
+    (app.kit.sqlite_driver), so what SQLAlchemy adds around each of them (execution context,
+    events, result set-up, the greenlet bridge) is all that goes: that was about a third of a
+    like's time for its 20 or so prebuilt statements.
 
     None (the caller then executes it through SQLAlchemy) unless the connection is one of
-    ours holding the write lock inside its transaction, or when anything listens to or logs
-    the engine's statements (the tests that count queries, ``echo``)."""
-    engine = sync.engine
-    if engine.dispatch.before_cursor_execute or engine.dispatch.after_cursor_execute:
+    ours on SQLite, holding the write lock inside its transaction (or, with ``reads``, a
+    read-only one), or when anything listens to or logs the engine's statements (the tests
+    that count queries, ``echo``)."""
+    sync = connection.sync_connection
+    if sync is None or sync.dialect.name != "sqlite" or sync._echo:
         return None
-    if sync._echo:
+    dispatch = sync.engine.dispatch
+    if dispatch.before_cursor_execute or dispatch.after_cursor_execute:
         return None
     adapted = sync.connection.dbapi_connection
     raw = getattr(getattr(adapted, "_connection", None), "_conn", None)
-    if not (getattr(adapted, "holds_write_lock", False) and raw is not None and raw.in_transaction):
+    if raw is None or not raw.in_transaction:
+        return None
+    if not (
+        getattr(adapted, "holds_write_lock", False) or (reads and getattr(adapted, "inline", False))
+    ):
         return None
     many = isinstance(params, list)
     if many and not params:
@@ -192,15 +225,7 @@ def _run_on_driver(sync: Any, key: Hashable, statement: Any, params: Any) -> Any
         ) from exc
     finally:
         cursor.close()
-    if plan.converts_rows:
-        rows = [
-            tuple(
-                value if convert is None else convert(value)
-                for value, convert in zip(row, plan.columns, strict=True)
-            )
-            for row in rows
-        ]
-    return IteratorResult(SimpleResultMetaData(plan.keys), iter(rows))
+    return plan, rows
 
 
 def sync_loaded(session: AsyncSession, model: Any, row_id: Any, values: Mapping[str, Any]) -> None:

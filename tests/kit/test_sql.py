@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.kit import sql
 from app.kit.sql import execute_core, run_prebuilt
-from app.models import AnalyticsMemberDaily, Category
+from app.models import AnalyticsMemberDaily, Category, Member
 from tests.factories import make_member
 
 
@@ -168,3 +168,26 @@ async def test_statements_are_seen_by_engine_listeners(database):
     finally:
         event.remove(engine, "before_cursor_execute", count)
     assert any("INSERT INTO analytics_member_daily" in statement for statement in seen)
+
+
+async def test_reads_on_the_driver_give_sqlalchemys_values(database):
+    """A read straight on SQLite's driver hands back the rows as sqlite3 gives them and
+    converts each one to exactly what SQLAlchemy would have returned."""
+    member = await make_member(database)
+    statement = select(Member.id, Member.created_at, Member.handle).where(
+        Member.id == bindparam("p_member")
+    )
+    async with database.transaction(write=False) as session:
+        expected = [
+            tuple(row) for row in (await session.execute(statement, {"p_member": member.id}))
+        ]
+        found = await sql.driver_rows(session, "test.member", statement, {"p_member": member.id})
+    assert expected[0][0] == member.id
+    if not database.is_sqlite:
+        assert found is None  # PostgreSQL reads go through SQLAlchemy
+        return
+    assert found is not None
+    rows, convert = found
+    assert isinstance(rows[0][1], str)  # as stored
+    assert [convert(row) for row in rows] == expected
+    assert expected[0][1].tzinfo is not None
