@@ -51,11 +51,11 @@ from app.models import (
 from app.moderation import policy as moderation
 
 TOPICS_PER_PAGE = 30
-# Turns a row as the database gave it into SQLAlchemy's values (app.kit.sql.driver_rows).
-Converter = Callable[[tuple[Any, ...]], tuple[Any, ...]]
 POSTS_PER_PAGE = 20
 NEW_TOPIC_DAYS = 14
 SORTS = ("activity", "newest", "top")
+# Turns a row as the database gave it into SQLAlchemy's values (app.kit.sql.driver_rows).
+Converter = Callable[[tuple[Any, ...]], tuple[Any, ...]]
 PERIODS = {"day": 1, "week": 7, "month": 30, "year": 365, "all": None}
 STATUSES = ("solved", "unsolved", "unanswered")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

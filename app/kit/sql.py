@@ -149,14 +149,15 @@ class _Plan:
         ]
 
 
-# Per prebuilt key: its plan, or None where the statement cannot run on the driver as it is.
+# Per statement (its key) and set of parameter names: its plan, or None where the statement
+# cannot run on the driver as compiled.
 _PLANS: dict[tuple[str, Hashable, tuple[str, ...], bool], _Plan | None] = {}
 
 
 def _plan(
     dialect: Any, statement: Any, key: Hashable, names: list[str], many: bool
 ) -> _Plan | None:
-    """The plan of ``statement`` (the :func:`prebuilt` statement of ``key``) executed with
+    """The plan of ``statement`` (built once and named by ``key``) executed with
     parameters of these ``names``: compiled for them, as SQLAlchemy compiles a statement for
     each set of parameter names (an INSERT without values() takes its columns from them)."""
     cache_key = (dialect.name, key, tuple(names), many)
@@ -184,8 +185,8 @@ def _run_on_driver(
     sent it, and hand back its plan and its rows as sqlite3 gives them. Reads and the write
     transaction's statements already run on the event loop's thread
     (app.kit.sqlite_driver), so what SQLAlchemy adds around each of them (execution context,
-    events, result set-up, the greenlet bridge) is all that goes: that was about a third of a
-    like's time for its 20 or so prebuilt statements.
+    events, result set-up, the greenlet bridge) is all that goes: 9% of a like's instructions
+    for its 20 or so prebuilt statements.
 
     None (the caller then executes it through SQLAlchemy) unless the connection is one of
     ours on SQLite, holding the write lock inside its transaction (or, with ``reads``, a
