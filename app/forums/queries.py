@@ -528,13 +528,7 @@ async def topic_list(
     if statement is None:
         statement = _topic_list_statement(viewer, shape, keys)
         _TOPIC_LIST_STATEMENTS[shape] = statement
-    convert: Converter
-    found = await driver_rows(session, ("forums.topic_list", shape), statement, params)
-    if found is None:
-        rows = [tuple(row) for row in (await execute_core(session, statement, params)).all()]
-        convert = _as_is
-    else:
-        rows, convert = found
+    rows, convert = await _stored_rows(session, ("forums.topic_list", shape), statement, params)
 
     next_cursor = None
     if len(rows) > limit:
@@ -551,6 +545,18 @@ async def topic_list(
         for row in rows
     ]
     return topics, next_cursor
+
+
+async def _stored_rows(
+    session: AsyncSession, key: tuple[Any, ...], statement: Any, params: dict[str, Any]
+) -> tuple[list[tuple[Any, ...]], Converter]:
+    """The statement's rows as the database gave them (a key for what is kept of them) and
+    how to convert one to SQLAlchemy's values: on SQLite straight from the driver, elsewhere
+    through SQLAlchemy, already converted."""
+    found = await driver_rows(session, key, statement, params)
+    if found is not None:
+        return found
+    return [tuple(row) for row in (await execute_core(session, statement, params)).all()], _as_is
 
 
 def _as_is(row: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -817,17 +823,15 @@ async def posts_page(
         params["after"] = _decode(cursor, ["int"])[0] if cursor else 0
     shape = (_viewer_kind(viewer), topic.is_question, bool(cursor), limit)
     statement = _posts_statement(*shape)
-    convert: Converter
-    found = await driver_rows(session, ("forums.posts", shape), statement, params)
-    if found is None:
-        rows = [tuple(row) for row in (await session.execute(statement, params)).all()]
-        convert = _as_is
-    else:
-        rows, convert = found
+    rows, convert = await _stored_rows(session, ("forums.posts", shape), statement, params)
+    accepted = topic.accepted_post_id
+    posts = [
+        _post_views.get((row, accepted), _post_view_from, row, convert, accepted)
+        for row in rows[:limit]
+    ]
     next_cursor = None
     if len(rows) > limit:
-        rows = rows[:limit]
-        tail = _post_view(convert(rows[-1]), topic.accepted_post_id)
+        tail = posts[-1]
         if topic.is_question:
             next_cursor = _encode(
                 [
@@ -839,10 +843,6 @@ async def posts_page(
             )
         else:
             next_cursor = str(tail.number)
-    accepted = topic.accepted_post_id
-    posts = [
-        _post_views.get((row, accepted), _post_view_from, row, convert, accepted) for row in rows
-    ]
     return posts, next_cursor
 
 
