@@ -43,7 +43,7 @@ from sqlalchemy.pool import NullPool
 from sqlalchemy.util import await_only
 
 from app.config import Settings
-from app.kit.sqlite_driver import sqlite_url
+from app.kit.sqlite_driver import InlineConnection, sqlite_url
 
 logger = logging.getLogger(__name__)
 AfterCommit = Callable[[], Awaitable[None]]
@@ -283,10 +283,14 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Connection) -> None:
         mode = connection.get_execution_options().get(_BEGIN_OPTION, "DEFERRED")
-        if mode != "IMMEDIATE":
-            connection.exec_driver_sql(f"BEGIN {mode}")
-            return
         dbapi_connection = connection.connection.dbapi_connection
+        if mode != "IMMEDIATE":
+            if isinstance(dbapi_connection, InlineConnection):
+                # A read on the loop's thread: straight to sqlite3, as its other statements.
+                dbapi_connection.begin_deferred()
+            else:
+                connection.exec_driver_sql(f"BEGIN {mode}")
+            return
         writers.acquire(dbapi_connection)
         try:
             connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -44,7 +44,7 @@ from app.analytics.ambassadors import Criteria, Facts
 from app.analytics.rollups import TOUCHED_BY_ACTOR
 from app.db import Database, after_commit
 from app.kit import clock
-from app.kit.sql import dialect_name, insert, run_prebuilt
+from app.kit.sql import database_key, dialect_name, insert, run_prebuilt
 from app.models import (
     AnalyticsMemberDaily,
     AnalyticsMemberScore,
@@ -202,7 +202,7 @@ async def refresh_pending(database: Database) -> int:
     members dirty and by the scheduler's tick. One batch at a time per process: asked while one
     runs, it returns at once and another pass follows the running one (so a burst of activity
     costs a few batches, not one transaction per activity)."""
-    key = str(database.engine.url)
+    key = database_key(database.engine.sync_engine)
     if key in _refreshing:
         _asked_again.add(key)
         return 0
@@ -459,7 +459,7 @@ def _ahead_of(heat_base: float, member_id: int) -> Any:
 
 
 async def _bounds(session: AsyncSession) -> _DecileBounds:
-    key = str(session.get_bind().engine.url)
+    key = database_key(session.get_bind().engine)
     cached = _decile_bounds.get(key)
     if cached is not None and time.monotonic() - cached.counted_at < DECILE_BOUNDS_SECONDS:
         return cached

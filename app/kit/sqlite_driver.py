@@ -171,6 +171,10 @@ class InlineConnection(OneTripConnection):
         if self._connection._connection:
             self._connection._conn.commit()
 
+    def begin_deferred(self) -> None:
+        """The read transaction's ``BEGIN``, straight on sqlite3 (nothing to wait for)."""
+        self._connection._conn.execute("BEGIN DEFERRED")
+
 
 class OneTripDBAPI(AsyncAdapt_aiosqlite_dbapi):
     connection_cls: type[OneTripConnection] = OneTripConnection

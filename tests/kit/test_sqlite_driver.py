@@ -107,3 +107,20 @@ async def test_a_read_session_refuses_to_write(database):
     async with database.transaction(write=False) as session:
         count = await session.scalar(select(func.count()).select_from(Category))
     assert count == 0
+
+
+async def test_a_read_session_sees_one_moment_on_the_loops_thread(database, trips):
+    """A page's queries read one snapshot: a write committed between two of them is not seen
+    until the next read session. Its BEGIN goes straight to sqlite3, with no trip."""
+    await _write(database, "first")
+    async with database.transaction(write=False) as session:
+        await session.execute(select(1))  # a pooled read connection, opened
+    trips["n"] = 0
+    async with database.transaction(write=False) as reading:
+        before = await reading.scalar(select(func.count()).select_from(Category))
+        assert trips["n"] == 0
+        await _write(database, "second")
+        during = await reading.scalar(select(func.count()).select_from(Category))
+    async with database.transaction(write=False) as session:
+        after = await session.scalar(select(func.count()).select_from(Category))
+    assert (before, during, after) == (1, 1, 2)
