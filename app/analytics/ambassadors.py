@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.activity import verbs
@@ -29,6 +30,7 @@ from app.kit import clock
 from app.kit.errors import Invalid, NotFound
 from app.kit.i18n import LazyString, lazy_gettext
 from app.kit.i18n import gettext as _
+from app.kit.sql import run_prebuilt
 from app.models import AmbassadorStatusChange, AnalyticsMemberScore, AnalyticsSettings, Member
 
 AMBASSADOR, CANDIDATE = "ambassador", "candidate"
@@ -77,12 +79,29 @@ class Criteria:
 _CACHE_KEY = "analytics_criteria"
 
 
+def _criteria_query(_insert: Any) -> Any:
+    table = AnalyticsSettings.__table__
+    return select(
+        table.c.top_deciles,
+        table.c.active_days,
+        table.c.min_reach,
+        table.c.exclude_detractors,
+        table.c.badge_enabled,
+        table.c.badge_label,
+        table.c.monthly_decay,
+        table.c.weights,
+    ).where(table.c.id == bindparam("p_id"))
+
+
 async def load_criteria(session: AsyncSession) -> Criteria:
     """The settings row, read once per transaction (every activity consults it)."""
     cached = session.info.get(_CACHE_KEY)
     if isinstance(cached, Criteria):
         return cached
-    row = await session.get(AnalyticsSettings, 1)
+    # Core, not session.get(): every write that moves a score reads it (twice per like).
+    row = (
+        await run_prebuilt(session, "analytics.criteria", _criteria_query, {"p_id": 1})
+    ).one_or_none()
     criteria = (
         Criteria()
         if row is None

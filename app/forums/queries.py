@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import (
     BindParameter,
@@ -18,6 +18,7 @@ from sqlalchemy import (
     bindparam,
     case,
     func,
+    inspect,
     literal,
     literal_column,
     null,
@@ -26,7 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, make_transient_to_detached
 from sqlalchemy.sql.visitors import replacement_traverse
 
 from app.forums import policy
@@ -248,16 +249,37 @@ async def visible_categories(session: AsyncSession, viewer: Member | None) -> li
 
 async def category_by_slug(session: AsyncSession, viewer: Member | None, slug: str) -> Category:
     """The category at ``slug`` if the viewer may see it (else 404). One row by a unique key,
-    so the visibility rule is applied to it in Python, by the policy."""
-    statement = prebuilt(
-        session,
-        "category_by_slug",
-        lambda _insert: select(Category).where(Category.slug == bindparam("slug")),
-    )
-    category: Category | None = await session.scalar(statement, {"slug": slug})
+    so the visibility rule is applied to it in Python, by the policy. A read session on
+    SQLite gets it kept, as :func:`get_topic` does."""
+    category: Category | None = None
+    stored = None
+    if dialect_name(session) == "sqlite":
+        stored = await driver_rows(
+            session, "forums.category_by_slug", _category_by_slug(), {"slug": slug}, read_only=True
+        )
+    if stored is not None:
+        rows, convert = stored
+        if rows:
+            category = _kept_categories.get(
+                rows[0], _detached, Category, _CATEGORY_ATTRIBUTES, convert(rows[0])
+            )
+    else:
+        statement = prebuilt(
+            session,
+            "category_by_slug",
+            lambda _insert: select(Category).where(Category.slug == bindparam("slug")),
+        )
+        category = await session.scalar(statement, {"slug": slug})
     if category is None or not policy.can_see_category(viewer, category):
         raise NotFound()
     return category
+
+
+@lru_cache(maxsize=1)
+def _category_by_slug() -> Any:
+    return select(*(getattr(Category, name) for name in _CATEGORY_ATTRIBUTES)).where(
+        Category.slug == bindparam("slug")
+    )
 
 
 # --- topic lists ----------------------------------------------------------------------------
@@ -594,15 +616,33 @@ async def popular_tags(session: AsyncSession, limit: int = 30) -> list[tuple[str
 async def get_topic(session: AsyncSession, viewer: Member | None, topic_id: int) -> TopicContext:
     """The only way to fetch a topic for a viewer: 404 for what they may not see."""
     sqlite = dialect_name(session) == "sqlite"
+    member = viewer is not None
     params: dict[str, Any] = {"topic_id": topic_id}
     if viewer is not None:
         params["viewer_id"] = viewer.id
-    row = (
-        await session.execute(_topic_statement(sqlite, viewer is not None), params)
-    ).one_or_none()
-    if row is None:
-        raise NotFound()
-    topic, category, last_read, tag_names = row
+    stored = None
+    if sqlite:
+        stored = await driver_rows(
+            session,
+            ("forums.topic", member),
+            _topic_statement(sqlite, member, flat=True),
+            params,
+            read_only=True,
+        )
+    if stored is not None:
+        rows, convert = stored
+        if not rows:
+            raise NotFound()
+        raw = rows[0]
+        topic, category = _kept_topics.get(raw[:_TOPIC_AND_CATEGORY], _detached_pair, raw, convert)
+        last_read, tag_names = raw[_TOPIC_AND_CATEGORY:]
+    else:
+        row = (
+            await session.execute(_topic_statement(sqlite, member, flat=False), params)
+        ).one_or_none()
+        if row is None:
+            raise NotFound()
+        topic, category, last_read, tag_names = row
     # The category's visibility is checked here rather than in SQL (the statement is then the
     # same for every viewer of a kind, and SQLAlchemy reuses its compiled form).
     if not policy.can_see_topic(viewer, category, topic):
@@ -610,21 +650,58 @@ async def get_topic(session: AsyncSession, viewer: Member | None, topic_id: int)
     return TopicContext(topic, category, last_read, _split_tags(tag_names, sqlite))
 
 
-_TOPIC_STATEMENTS: dict[tuple[bool, bool], Any] = {}
+# A read session's topic and category on SQLite: detached objects made once per process from
+# their row as stored and kept by it (a changed row is a new key, so none is stale). What a
+# page or a reply form reads of them is their columns; read sessions cannot write, so nothing
+# done to one could reach the database. Write sessions load their own, attached.
+_TOPIC_ATTRIBUTES = tuple(attr.key for attr in inspect(Topic).column_attrs)
+_CATEGORY_ATTRIBUTES = tuple(attr.key for attr in inspect(Category).column_attrs)
+_TOPIC_AND_CATEGORY = len(_TOPIC_ATTRIBUTES) + len(_CATEGORY_ATTRIBUTES)
+_kept_topics: Kept[tuple[Any, ...], tuple[Topic, Category]] = Kept(1024)
+_kept_categories: Kept[tuple[Any, ...], Category] = Kept(256)
+
+M = TypeVar("M")
 
 
-def _topic_statement(sqlite: bool, member: bool) -> Any:
+def _detached(model: type[M], attributes: Sequence[str], values: Sequence[Any]) -> M:
+    """An object of ``model`` as if loaded with these values, in no session."""
+    instance = model(**dict(zip(attributes, values, strict=True)))
+    make_transient_to_detached(instance)
+    return instance
+
+
+def _detached_pair(raw: tuple[Any, ...], convert: Converter) -> tuple[Topic, Category]:
+    values = convert(raw)
+    split = len(_TOPIC_ATTRIBUTES)
+    return (
+        _detached(Topic, _TOPIC_ATTRIBUTES, values[:split]),
+        _detached(Category, _CATEGORY_ATTRIBUTES, values[split:_TOPIC_AND_CATEGORY]),
+    )
+
+
+_TOPIC_STATEMENTS: dict[tuple[bool, bool, bool], Any] = {}
+
+
+def _topic_statement(sqlite: bool, member: bool, *, flat: bool) -> Any:
     """The topic query, built once per dialect and kind of viewer (anonymous or signed in),
     with the topic and viewer as bound parameters: a statement object that is reused keeps
-    its cache key, so SQLAlchemy finds its compiled form without rebuilding either."""
-    key = (sqlite, member)
+    its cache key, so SQLAlchemy finds its compiled form without rebuilding either. ``flat``:
+    the topic's and the category's columns one by one (for the driver) instead of the two
+    entities."""
+    key = (sqlite, member, flat)
     statement = _TOPIC_STATEMENTS.get(key)
     if statement is None:
         read_column: SQLColumnExpression[Any] = (
             TopicRead.last_read_number if member else null().label("last_read_number")
         )
+        entities: list[Any] = [Topic, Category]
+        if flat:
+            entities = [
+                *(getattr(Topic, name) for name in _TOPIC_ATTRIBUTES),
+                *(getattr(Category, name) for name in _CATEGORY_ATTRIBUTES),
+            ]
         statement = (
-            select(Topic, Category, read_column, _tag_names(sqlite).label("tag_names"))
+            select(*entities, read_column, _tag_names(sqlite).label("tag_names"))
             .join(Category, Category.id == Topic.category_id)
             .where(Topic.id == bindparam("topic_id", type_=Integer))
         )

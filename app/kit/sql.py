@@ -111,19 +111,34 @@ async def run_prebuilt(
 
 
 async def driver_rows(
-    session: AsyncSession, key: Hashable, statement: Any, params: dict[str, Any]
+    session: AsyncSession,
+    key: Hashable,
+    statement: Any,
+    params: dict[str, Any],
+    *,
+    read_only: bool = False,
 ) -> tuple[list[tuple[Any, ...]], Callable[[tuple[Any, ...]], tuple[Any, ...]]] | None:
     """A read on SQLite, straight on the driver: the rows as sqlite3 gives them (a cheap,
     exact key for whatever is made from them) and the function that converts one row as
     SQLAlchemy would (dates from text, ...). ``key`` names ``statement``, built once. None
     where the statement goes through SQLAlchemy (PostgreSQL; see :func:`_run_on_driver`):
-    the caller executes it with :func:`execute_core`."""
+    the caller executes it with :func:`execute_core`. With ``read_only``, also None unless
+    the session is a read session (SQLite's read-only connections): what is made of the rows
+    may then be shared by requests, since nothing they do can be written back."""
     connection = await _flushed_connection(session)
+    if read_only and not _is_read_only(connection):
+        return None
     ran = _run_on_driver(connection, key, statement, params, reads=True)
     if ran is None:
         return None
     plan, rows = ran
     return rows, plan.convert
+
+
+def _is_read_only(connection: AsyncConnection) -> bool:
+    sync = connection.sync_connection
+    adapted = sync.connection.dbapi_connection if sync is not None else None
+    return bool(getattr(adapted, "inline", False))
 
 
 class _Plan:

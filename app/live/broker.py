@@ -111,8 +111,14 @@ class Broker:
         return sum(len(connections) for connections in self._members.values())
 
     # events ------------------------------------------------------------------------------
+    def reaches(self, channel: str) -> bool:
+        """Whether an event on ``channel`` can reach anybody: here, a connection of this
+        process that joined it."""
+        return channel in self._channels
+
     async def publish(self, channel: str, event: dict[str, Any]) -> None:
-        self.deliver(channel, encode(channel, event))
+        if self.reaches(channel):
+            self.deliver(channel, encode(channel, event))
 
     async def disconnect_member(self, member_id: int) -> None:
         self.close_member(member_id)
@@ -149,6 +155,9 @@ class RedisBroker(Broker):
             with contextlib.suppress(asyncio.CancelledError):
                 await self._listener
         await self._redis.aclose()
+
+    def reaches(self, channel: str) -> bool:
+        return True  # the other processes' connections are not known here
 
     async def publish(self, channel: str, event: dict[str, Any]) -> None:
         await self._redis.publish(
@@ -225,6 +234,16 @@ async def publish(channel: str, event: dict[str, Any]) -> None:
             await once.publish(channel, event)
         finally:
             await once.stop()
+
+
+def may_reach(channel: str) -> bool:
+    """Whether an event published on ``channel`` now could reach anybody, so that one nobody
+    can receive is not even built (a like's "A and 4 others" line, say): without Redis, only
+    this process's connections can; with it, any process's may."""
+    broker = _current
+    if broker is not None:
+        return broker.reaches(channel)
+    return bool(get_settings().redis_url)
 
 
 async def disconnect_member(member_id: int) -> None:

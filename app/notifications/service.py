@@ -26,7 +26,7 @@ from app.kit.errors import Invalid, NotFound
 from app.kit.security import sign_value, unsign_value
 from app.kit.sql import insert, loaded, prebuilt, run_prebuilt, sync_loaded
 from app.kit.templating import render_string
-from app.live.broker import member_channel, publish
+from app.live.broker import may_reach, member_channel, publish
 from app.models import Activity, Member, Notification, NotificationPreference
 from app.notifications import kinds
 from app.notifications.mail import queue_mail
@@ -230,7 +230,9 @@ def push_after_commit(
 
         async def send() -> None:
             for target, payload in pending.items():
-                await publish(member_channel(target), payload)
+                channel = member_channel(target)
+                if may_reach(channel):
+                    await publish(channel, payload)
 
         after_commit(session, send)
         state = (send, pending)
@@ -381,8 +383,11 @@ async def _deliver(
     unread: int,
 ) -> None:
     """The stored notification reaches the member: the bell (live), and the mail if chosen."""
-    with in_locale(member):
-        push_after_commit(session, member.id, unread, _live_item(notification, actor))
+    item = None
+    if may_reach(member_channel(member.id)):
+        with in_locale(member):
+            item = _live_item(notification, actor)
+    push_after_commit(session, member.id, unread, item)
     if channel == kinds.EMAIL:
         await _email(session, member, notification, actor)
 
@@ -434,8 +439,15 @@ async def _group_like(session: AsyncSession, activity: Activity) -> None:
     if recipient is None or actor_id is None or post_id is None or recipient == actor_id:
         return
     group_key = f"like:{post_id}"
-    row = await _unread_group(session, recipient, group_key)
-    if row is None:
+    found = (
+        await run_prebuilt(
+            session,
+            "notifications.like_group",
+            _like_group_query,
+            {"p_member": recipient, "p_key": group_key},
+        )
+    ).one_or_none()
+    if found is None:
         await notify(
             session,
             [Target(recipient, kinds.LIKE)],
@@ -446,17 +458,64 @@ async def _group_like(session: AsyncSession, activity: Activity) -> None:
             group_key=group_key,
         )
         return
-    _add_actor(row, actor_id)
+    # Grown with Core rather than through the ORM's unit of work: a like does this for the
+    # author of nearly every post it lands on.
+    group_id, data = found
+    grown = _grown(data, actor_id)
+    if grown is None:
+        return
+    now = clock.now()
+    count = (
+        await run_prebuilt(
+            session,
+            "notifications.like_group_add",
+            _like_group_add,
+            {"p_id": group_id, "p_data": grown, "p_actor": actor_id, "p_now": now},
+        )
+    ).scalar_one()
+    values = {"data": grown, "actor_id": actor_id, "actor_count": count, "updated_at": now}
+    sync_loaded(session, Notification, group_id, values)
+    if not may_reach(member_channel(recipient)):
+        return  # the unread count stays as it was: only a socket would want the new line
     reader = (
         await run_prebuilt(session, "notifications.reader", _reader_query, {"p_member": recipient})
     ).one_or_none()
-    if reader is not None:
+    row = await session.get(Notification, group_id)
+    if reader is not None and row is not None:
         # The actor is the request's viewer: already in the session, so no query.
         actor = await session.get(Member, actor_id)
         with in_locale(reader):
             push_after_commit(
                 session, recipient, reader.unread_notifications, _live_item(row, actor)
             )
+
+
+def _like_group_query(_insert: Any) -> Any:
+    table = cast(Table, Notification.__table__)
+    return (
+        select(table.c.id, table.c.data)
+        .where(
+            table.c.member_id == bindparam("p_member"),
+            table.c.group_key == bindparam("p_key"),
+            table.c.read_at.is_(None),
+        )
+        .with_for_update()
+    )
+
+
+def _like_group_add(_insert: Any) -> Any:
+    table = cast(Table, Notification.__table__)
+    return (
+        update(table)
+        .where(table.c.id == bindparam("p_id"))
+        .values(
+            data=bindparam("p_data", type_=table.c.data.type),
+            actor_count=table.c.actor_count + 1,
+            actor_id=bindparam("p_actor", type_=table.c.actor_id.type),
+            updated_at=bindparam("p_now", type_=table.c.updated_at.type),
+        )
+        .returning(table.c.actor_count)
+    )
 
 
 def _reader_query(_insert: Any) -> Any:
@@ -468,11 +527,20 @@ def _reader_query(_insert: Any) -> Any:
     )
 
 
-def _add_actor(row: Notification, actor_id: int) -> None:
-    names = [int(i) for i in row.data.get("actor_ids", [])]
+def _grown(data: dict[str, Any] | None, actor_id: int) -> dict[str, Any] | None:
+    """A group's data with ``actor_id`` named first; None if they are named already."""
+    data = data or {}
+    names = [int(i) for i in data.get("actor_ids", [])]
     if actor_id in names:
+        return None
+    return {**data, "actor_ids": [actor_id, *names][:GROUP_NAMES_KEPT]}
+
+
+def _add_actor(row: Notification, actor_id: int) -> None:
+    grown = _grown(row.data, actor_id)
+    if grown is None:
         return
-    row.data = {**row.data, "actor_ids": [actor_id, *names][:GROUP_NAMES_KEPT]}
+    row.data = grown
     row.actor_count += 1
     row.actor_id = actor_id
     row.updated_at = clock.now()

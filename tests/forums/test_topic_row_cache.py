@@ -8,7 +8,7 @@ import re
 
 from sqlalchemy import select, update
 
-from app.models import Member, Post, Rank
+from app.models import Category, Member, Post, Rank, Topic
 
 
 def _row(page: str, topic_id: int) -> str:
@@ -118,3 +118,41 @@ async def test_rows_show_tags_in_name_order_and_follow_a_retag(
     for path in ("/", f"/c/{category.slug}"):
         assert tags(_row((await client.get(path)).text, topic.id)) == ["news"]
     assert f"/t/{topic.id}" not in (await client.get("/tags/lens")).text
+
+
+async def test_a_topic_page_and_a_category_page_follow_their_rows(
+    client, member_factory, forum, database
+):
+    """A read session keeps the topic and category it loads by their rows (SQLite): a retitle,
+    a lock, a category's new name and a category closed to members show on the next view, and
+    a category made staff-only answers 404 at once."""
+    category = await forum.category(slug="kept-pages", name_en="Cameras")
+    author = await member_factory()
+    topic = await forum.topic(author, category, title="Old title")
+    page = (await client.get(f"/t/{topic.id}")).text
+    assert "Old title" in page
+    assert "Cameras" in page
+    assert "Cameras" in (await client.get("/c/kept-pages")).text
+
+    async with database.transaction() as session:
+        await session.execute(
+            update(Topic).where(Topic.id == topic.id).values(title="New title", locked=True)
+        )
+        await session.execute(
+            update(Category).where(Category.id == category.id).values(name_en="Lenses")
+        )
+    page = (await client.get(f"/t/{topic.id}")).text
+    assert "New title" in page
+    assert "Old title" not in page
+    assert "Lenses" in page
+    assert '<span class="badge locked">Locked</span>' in page
+    listing = (await client.get("/c/kept-pages")).text
+    assert "Lenses" in listing
+    assert "Cameras" not in listing
+
+    async with database.transaction() as session:
+        await session.execute(
+            update(Category).where(Category.id == category.id).values(visibility="staff")
+        )
+    assert (await client.get(f"/t/{topic.id}")).status_code == 404
+    assert (await client.get("/c/kept-pages")).status_code == 404

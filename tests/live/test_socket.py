@@ -15,7 +15,7 @@ from app.kit import clock
 from app.live import broker
 from app.models import Member, Notification
 from tests.live.helpers import next_event, open_socket, subscribe
-from tests.notifications.helpers import make_topic, record, reply
+from tests.notifications.helpers import like, make_topic, record, reply
 
 
 async def test_a_member_connects_and_hears_the_bell(
@@ -38,6 +38,31 @@ async def test_a_member_connects_and_hears_the_bell(
 
         await client.submit("/notifications/read-all")
         assert (await next_event(socket))["unread"] == 0
+
+
+async def test_likes_reach_the_author_live_as_one_growing_line(
+    live_server, database, member_factory, login, client
+):
+    author = await member_factory(locale="en")
+    fans = [await member_factory(name=f"Fan {i}", locale="en") for i in range(3)]
+    topic = await make_topic(database, author, title="Latte art")
+    # Nobody listens yet: the first like is stored and counted, and no event is built for it.
+    assert not broker.may_reach(f"member:{author.id}")
+    await like(database, fans[0], author, topic, 77)
+    token = await login(client, author)
+
+    async with open_socket(live_server, token) as socket:
+        assert await next_event(socket) == {"type": "hello", "unread": 1}
+        assert broker.may_reach(f"member:{author.id}")
+        await like(database, fans[1], author, topic, 77)
+        event = await next_event(socket)
+        assert event["unread"] == 1  # the same unread row, grown
+        assert event["items"][0]["text"] == "Fan 1 and 1 other liked your post in Latte art"
+        await like(database, fans[2], author, topic, 78)
+        event = await next_event(socket)
+        assert event["unread"] == 2
+        assert event["items"][0]["text"] == "Fan 2 liked your post in Latte art"
+    assert not broker.may_reach(f"member:{author.id}")
 
 
 async def test_wrong_origin_is_refused_before_the_handshake(
