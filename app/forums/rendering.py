@@ -5,12 +5,12 @@ inputs and the reader's locale and time zone, so they are computed once per dist
 kept (bounded), which takes Babel's date formatting and the gettext fallback chain off the
 per-post path. The output is exactly what ``format_when`` and ``ngettext`` give.
 
-Whole posts are kept the same way (:func:`post_html`): a rendered post is a pure function of
+Whole posts are kept the same way (:func:`posts_html`): a rendered post is a pure function of
 the post's row, its author's badges, the reader's relation to it (anonymous, author, staff,
 may reply, may accept, read up to where) and the reader's language and time zone. The cache
 key is all of those values, so an edit, a like, a hidden post or a renamed rank is a new key
 and no write has to invalidate anything, in this process or any other. Rows of a topic list
-are kept the same way (:func:`topic_row_html`): a row is a pure function of the topic's
+are kept the same way (:func:`topic_rows_html`): a row is a pure function of the topic's
 summary (counters, last poster, tags, the reader's read marker), whether the list is one
 category's, and the reader's language and time zone.
 """
@@ -18,11 +18,12 @@ category's, and the reader's language and time zone.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from jinja2 import pass_context
+from jinja2 import Template, pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
 
@@ -79,77 +80,75 @@ def likes_label(count: int) -> str:
     return _likes(int(count), i18n.get_locale())
 
 
-def _post_key(context: Context, post: Any) -> tuple[Any, ...]:
-    """Every value ``post_article`` (templates/forums/_post_macros.html) reads."""
+@pass_context
+def posts_html(context: Context, posts: Sequence[Any]) -> list[tuple[Any, Markup]]:
+    """Each post with ``post_article(post)`` for this reader, rendered once per distinct key
+    (every value the macro reads, templates/forums/_post_macros.html) and kept."""
     viewer = context.get("viewer")
     topic = context["topic"]
     last_read = context["ctx"].last_read_number
-    if viewer is None:
-        relation: tuple[Any, ...] = ()
-    else:
-        relation = (viewer.id == post.author.id, viewer.is_staff, viewer.can_moderate)
-    return (
-        tuple(post.__dict__.values()),  # the post's row and its author's names and badges
+    first_unread = context.get("first_unread")
+    csrf_token = context.get("csrf_token") or ""
+    # What every post's key shares; rank badges come from the ladder (a changed ladder is a
+    # new object).
+    shared = (
         topic.id,
         topic.kind,
-        last_read is not None and post.number > last_read,
-        context.get("first_unread") == post.number,
         viewer is None,
-        relation,
         bool(context.get("can_reply")),
         bool(context.get("can_moderate")),
         bool(context.get("can_accept")),
         i18n.get_locale(),
         i18n.get_timezone(),
-        current_ladder(),  # rank badges; a changed ladder is a new object
+        current_ladder(),
     )
-
-
-@pass_context
-def post_html(context: Context, post: Any) -> Markup:
-    """``post_article(post)`` for this reader, rendered once per distinct key and kept."""
-
-    def render() -> str:
-        values = {name: context.get(name) for name in _POST_CONTEXT}
-        return (
-            environment()
-            .get_template("forums/_post.html")
-            .render(**values, post=post, csrf_token=_CSRF_SLOT)
+    values = {name: context.get(name) for name in _POST_CONTEXT}
+    template = environment().get_template("forums/_post.html")
+    rendered: list[tuple[Any, Markup]] = []
+    for post in posts:
+        relation: tuple[Any, ...] = ()
+        if viewer is not None:
+            relation = (viewer.id == post.author.id, viewer.is_staff, viewer.can_moderate)
+        key = (
+            tuple(post.__dict__.values()),  # the post's row and its author's names and badges
+            last_read is not None and post.number > last_read,
+            first_unread == post.number,
+            relation,
+            *shared,
         )
+        html = _posts.get(key, _render_post, template, values, post)
+        rendered.append((post, Markup(html.replace(_CSRF_SLOT, csrf_token))))
+    return rendered
 
-    html = _posts.get(_post_key(context, post), render)
-    return Markup(html.replace(_CSRF_SLOT, context.get("csrf_token") or ""))
 
-
-def _row_key(context: Context, topic: TopicSummary) -> tuple[Any, ...]:
-    """Every value ``forums/_topic_row.html`` reads."""
-    return (
-        topic.key,  # the topic's row (tags and the reader's read marker), and whether it is new
-        bool(context.get("category")),
-        i18n.get_locale(),
-        i18n.get_timezone(),
-        current_ladder(),  # rank badges; a changed ladder is a new object
-    )
+def _render_post(template: Template, values: dict[str, Any], post: Any) -> str:
+    return template.render(**values, post=post, csrf_token=_CSRF_SLOT)
 
 
 @pass_context
-def topic_row_html(context: Context, topic: TopicSummary) -> Markup:
-    """One topic-list row for this reader, rendered once per distinct key and kept."""
+def topic_rows_html(context: Context, topics: Sequence[TopicSummary]) -> Markup:
+    """The rows of a topic list for this reader, each rendered once per distinct key
+    (``forums/_topic_row.html`` reads nothing else) and kept, each followed by a newline."""
     category = context.get("category")
-
-    def render() -> str:
-        return (
-            environment()
-            .get_template("forums/_topic_row.html")
-            .render(topic=topic, category=category)
+    # What every row's key shares: rank badges come from the ladder (a changed ladder is a
+    # new object).
+    shared = (bool(category), i18n.get_locale(), i18n.get_timezone(), current_ladder())
+    template = environment().get_template("forums/_topic_row.html")
+    return Markup(
+        "".join(
+            _rows.get((topic.key, *shared), _render_row, template, topic, category) + "\n"
+            for topic in topics
         )
+    )
 
-    return Markup(_rows.get(_row_key(context, topic), render))
+
+def _render_row(template: Template, topic: TopicSummary, category: Any) -> str:
+    return template.render(topic=topic, category=category)
 
 
 def install() -> None:
     env = environment()
     env.filters["when_cached"] = when_cached
     env.globals["likes_label"] = likes_label
-    env.globals["post_html"] = post_html
-    env.globals["topic_row_html"] = topic_row_html
+    env.globals["posts_html"] = posts_html
+    env.globals["topic_rows_html"] = topic_rows_html
