@@ -491,16 +491,7 @@ async def _group_like(session: AsyncSession, activity: Activity) -> None:
 
 
 def _like_group_query(_insert: Any) -> Any:
-    table = cast(Table, Notification.__table__)
-    return (
-        select(table.c.id, table.c.data)
-        .where(
-            table.c.member_id == bindparam("p_member"),
-            table.c.group_key == bindparam("p_key"),
-            table.c.read_at.is_(None),
-        )
-        .with_for_update()
-    )
+    return _in_unread_group(select(Notification.id, Notification.data))
 
 
 def _like_group_add(_insert: Any) -> Any:
@@ -546,16 +537,18 @@ def _add_actor(row: Notification, actor_id: int) -> None:
     row.updated_at = clock.now()
 
 
+def _in_unread_group(query: Any) -> Any:
+    """``query`` limited to the member's unread row of a group (parameters ``p_member`` and
+    ``p_key``), locked for the change that follows."""
+    return query.where(
+        Notification.member_id == bindparam("p_member"),
+        Notification.group_key == bindparam("p_key"),
+        Notification.read_at.is_(None),
+    ).with_for_update()
+
+
 def _unread_group_query(_insert: Any) -> Any:
-    return (
-        select(Notification)
-        .where(
-            Notification.member_id == bindparam("p_member"),
-            Notification.group_key == bindparam("p_key"),
-            Notification.read_at.is_(None),
-        )
-        .with_for_update()
-    )
+    return _in_unread_group(select(Notification))
 
 
 async def _unread_group(
