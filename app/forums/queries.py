@@ -252,11 +252,9 @@ async def category_by_slug(session: AsyncSession, viewer: Member | None, slug: s
     so the visibility rule is applied to it in Python, by the policy. A read session on
     SQLite gets it kept, as :func:`get_topic` does."""
     category: Category | None = None
-    stored = None
-    if dialect_name(session) == "sqlite":
-        stored = await driver_rows(
-            session, "forums.category_by_slug", _category_by_slug(), {"slug": slug}, read_only=True
-        )
+    stored = await driver_rows(
+        session, "forums.category_by_slug", _category_by_slug(), {"slug": slug}, read_only=True
+    )
     if stored is not None:
         rows, convert = stored
         if rows:
@@ -620,15 +618,13 @@ async def get_topic(session: AsyncSession, viewer: Member | None, topic_id: int)
     params: dict[str, Any] = {"topic_id": topic_id}
     if viewer is not None:
         params["viewer_id"] = viewer.id
-    stored = None
-    if sqlite:
-        stored = await driver_rows(
-            session,
-            ("forums.topic", member),
-            _topic_statement(sqlite, member, flat=True),
-            params,
-            read_only=True,
-        )
+    stored = await driver_rows(
+        session,
+        ("forums.topic", member),
+        _topic_statement(sqlite, member, flat=True),
+        params,
+        read_only=True,
+    )
     if stored is not None:
         rows, convert = stored
         if not rows:

@@ -101,7 +101,7 @@ async def run_prebuilt(
     on the driver (:func:`_run_on_driver`)."""
     statement = prebuilt(session, key, build)
     connection = await _flushed_connection(session)
-    ran = _run_on_driver(connection, key, statement, params, reads=False)
+    ran = _run_on_driver(connection, key, statement, params, reads=False, writes=True)
     if ran is None:
         return await connection.execute(statement, params)
     plan, rows = ran
@@ -126,19 +126,11 @@ async def driver_rows(
     the session is a read session (SQLite's read-only connections): what is made of the rows
     may then be shared by requests, since nothing they do can be written back."""
     connection = await _flushed_connection(session)
-    if read_only and not _is_read_only(connection):
-        return None
-    ran = _run_on_driver(connection, key, statement, params, reads=True)
+    ran = _run_on_driver(connection, key, statement, params, reads=True, writes=not read_only)
     if ran is None:
         return None
     plan, rows = ran
     return rows, plan.convert
-
-
-def _is_read_only(connection: AsyncConnection) -> bool:
-    sync = connection.sync_connection
-    adapted = sync.connection.dbapi_connection if sync is not None else None
-    return bool(getattr(adapted, "inline", False))
 
 
 class _Plan:
@@ -208,7 +200,13 @@ def _plan(
 
 
 def _run_on_driver(
-    connection: AsyncConnection, key: Hashable, statement: Any, params: Any, *, reads: bool
+    connection: AsyncConnection,
+    key: Hashable,
+    statement: Any,
+    params: Any,
+    *,
+    reads: bool,
+    writes: bool,
 ) -> tuple[_Plan, list[Any]] | None:
     """Run a statement built once on the sqlite3 connection itself, as SQLAlchemy would have
     sent it, and hand back its plan and its rows as sqlite3 gives them. Reads and the write
@@ -218,9 +216,9 @@ def _run_on_driver(
     for its 20 or so prebuilt statements.
 
     None (the caller then executes it through SQLAlchemy) unless the connection is one of
-    ours on SQLite, holding the write lock inside its transaction (or, with ``reads``, a
-    read-only one), or when anything listens to or logs the engine's statements (the tests
-    that count queries, ``echo``)."""
+    ours on SQLite, inside its transaction and either read-only (with ``reads``) or holding
+    the write lock (with ``writes``); and None when anything listens to or logs the engine's
+    statements (the tests that count queries, ``echo``)."""
     sync = connection.sync_connection
     if sync is None or sync.dialect.name != "sqlite" or sync._echo:
         return None
@@ -232,7 +230,8 @@ def _run_on_driver(
     if raw is None or not raw.in_transaction:
         return None
     if not (
-        getattr(adapted, "holds_write_lock", False) or (reads and getattr(adapted, "inline", False))
+        (writes and getattr(adapted, "holds_write_lock", False))
+        or (reads and getattr(adapted, "inline", False))
     ):
         return None
     many = isinstance(params, list)
