@@ -157,16 +157,20 @@ class RequestPipeline:
             return
 
         session_token = cookies.get(SESSION_COOKIE) or None
-        anon = cookies.get(ANON_COOKIE, "")
-        if not (16 <= len(anon) <= 64):
-            anon = new_token(16)
-            new_cookies.append((ANON_COOKIE, anon, 60 * 60 * 24 * 365))
-        binding = sha256_hex(session_token) if session_token else f"anon:{anon}"
-        state["csrf_token"] = csrf_token_for(self.settings.secret_key, binding)
-        state["csrf_binding"] = binding
-
         authorization = request.headers.get("authorization", "")
         bearer = authorization[7:].strip() if authorization[:7].lower() == "bearer " else None
+        binding = ""
+        if bearer is None:
+            # A browser: its forms carry a token bound to its session, or to a cookie of its
+            # own while signed out. An API client (a bearer token) is exempt from CSRF, so it
+            # is given neither (it keeps no cookies anyway).
+            anon = cookies.get(ANON_COOKIE, "")
+            if not (16 <= len(anon) <= 64):
+                anon = new_token(16)
+                new_cookies.append((ANON_COOKIE, anon, 60 * 60 * 24 * 365))
+            binding = sha256_hex(session_token) if session_token else f"anon:{anon}"
+            state["csrf_token"] = csrf_token_for(self.settings.secret_key, binding)
+            state["csrf_binding"] = binding
         method = scope["method"]
         unsafe = method not in SAFE_METHODS
 

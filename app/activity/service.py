@@ -14,6 +14,7 @@ writers take turns.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
@@ -22,7 +23,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kit import clock
-from app.kit.sql import prebuilt
+from app.kit.sql import run_prebuilt
 from app.models import Activity, Member
 
 Listener = Callable[[AsyncSession, Activity], Awaitable[None]]
@@ -65,6 +66,11 @@ def _activity_insert(insert_: Any, deduped: bool) -> Any:
     return stmt.returning(Activity.id)
 
 
+_INSERTS: dict[bool, Callable[[Any], Any]] = {
+    deduped: functools.partial(_activity_insert, deduped=deduped) for deduped in (False, True)
+}
+
+
 def subscribe(listener: Listener) -> Listener:
     """Register a function called for every recorded activity (same transaction)."""
     if listener not in _listeners:
@@ -97,19 +103,20 @@ async def record(
         "data": data or {},
         "dedupe_key": dedupe_key,
     }
-    if session.new or session.dirty or session.deleted:
-        # Listeners query what the action changed: pending ORM changes go first, as the
-        # flush of an added Activity used to send them.
-        await session.flush()
     # A Core insert rather than session.add() + flush(): the activity is written once and
     # never changed, so the unit of work has nothing to track (a flush per action cost more
-    # than the insert itself). Built once, executed with the values as parameters.
+    # than the insert itself). Built once, executed with the values as parameters (on SQLite,
+    # straight on the driver); pending ORM changes are flushed first, since listeners query
+    # what the action changed.
     deduped = dedupe_key is not None
-    stmt = prebuilt(
-        session, ("activity.insert", deduped), lambda insert_: _activity_insert(insert_, deduped)
-    )
-    params = {f"p_{name}": value for name, value in values.items()}
-    new_id = (await session.execute(stmt, params)).scalar_one_or_none()
+    new_id = (
+        await run_prebuilt(
+            session,
+            ("activity.insert", deduped),
+            _INSERTS[deduped],
+            {f"p_{name}": value for name, value in values.items()},
+        )
+    ).scalar_one_or_none()
     if new_id is None:
         return None
     await lock_members(session, actor_id, recipient_id)

@@ -65,6 +65,9 @@ async def test_write_tokens_write_and_cannot_mint_tokens(
     changed = await program.patch("/api/v1/me", json={"bio": "from a bot"}, headers=bearer(token))
     assert changed.status_code == 200
     assert changed.json()["bio"] == "from a bot"
+    # A program keeps no cookies and needs no CSRF token: it is not handed a browser cookie.
+    assert "set-cookie" not in changed.headers
+    assert not program.cookies
     minted = await program.post(
         "/api/v1/tokens", json={"name": "child", "scope": "write"}, headers=bearer(token)
     )

@@ -139,6 +139,52 @@ async def test_prebuilt_statements_return_typed_rows_and_keep_defaults(database)
         assert _driver_plans("test.category_from_params") == [False]
 
 
+def _daily_twice(insert_):
+    # One parameter in two places and values fixed in the statement itself.
+    table = AnalyticsMemberDaily.__table__
+    return insert_(table).values(
+        member_id=bindparam("p_member"),
+        day=bindparam("p_day"),
+        verb=literal("test.fixed"),
+        done=bindparam("p_n"),
+        received=bindparam("p_n") + literal(5),
+    )
+
+
+async def test_prebuilt_parameters_land_where_sqlalchemy_puts_them(database):
+    member = await make_member(database)
+    async with database.transaction() as session:
+        for n, day in ((3, date(2026, 12, 1)), (4, date(2026, 12, 2))):
+            await run_prebuilt(
+                session,
+                "test.daily_twice",
+                _daily_twice,
+                {"p_member": member.id, "p_day": day, "p_n": n},
+            )
+    async with database.transaction(write=False) as session:
+        rows = (
+            await session.execute(
+                select(
+                    AnalyticsMemberDaily.day,
+                    AnalyticsMemberDaily.verb,
+                    AnalyticsMemberDaily.done,
+                    AnalyticsMemberDaily.received,
+                )
+                .where(
+                    AnalyticsMemberDaily.member_id == member.id,
+                    AnalyticsMemberDaily.verb == "test.fixed",
+                )
+                .order_by(AnalyticsMemberDaily.day)
+            )
+        ).all()
+    assert [tuple(row) for row in rows] == [
+        (date(2026, 12, 1), "test.fixed", 3, 8),
+        (date(2026, 12, 2), "test.fixed", 4, 9),
+    ]
+    if database.is_sqlite:
+        assert _driver_plans("test.daily_twice") == [True]
+
+
 async def test_prebuilt_statements_on_the_driver_roll_back_with_the_transaction(database):
     member = await make_member(database)
     params = {"p_member": member.id, "p_day": date(2026, 12, 4), "p_verb": "x", "p_done": 5}
