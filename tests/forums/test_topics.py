@@ -313,6 +313,14 @@ async def test_topic_lists_page_with_keyset_cursors_and_sort(client, member_fact
     assert "<html" not in more.text
     assert more.text.count('class="topic-row') == 5
 
+    # The tabs and the next page keep what was chosen and leave the defaults out of the links.
+    top = (await client.get("/c/busy?sort=top&period=week")).text
+    links = re.findall(r'href="(/c/busy[^"]*)"', top)
+    assert {"/c/busy", "/c/busy?sort=newest", "/c/busy?sort=top&amp;period=week"} <= set(links)
+    assert "/c/busy?sort=top&amp;period=month" in links
+    assert "/c/busy?sort=top" in links  # all time
+    assert re.search(r'hx-get="/c/busy\?sort=top&amp;period=week&amp;cursor=[^"]+"', top)
+
     bad = await client.get("/api/v1/topics?cursor=nonsense")
     assert bad.status_code == 422
     assert bad.json()["error"]["field"] == "cursor"
