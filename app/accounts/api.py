@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from app.accounts import service
 from app.accounts.deps import CurrentMember, SessionDep
 from app.accounts.schemas import MeOut, ProfileIn
+from app.kit.routing import Router
 
-router = APIRouter(prefix="/api/v1", tags=["accounts"])
+router = Router(prefix="/api/v1", tags=["accounts"])
 
 
 @router.get("/me", response_model=MeOut, summary="The signed-in member")

@@ -6,7 +6,6 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from fastapi import APIRouter
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
@@ -23,6 +22,7 @@ from app.kit.flash import flash
 from app.kit.forms import read_form, validate
 from app.kit.i18n import LOCALES, get_locale, ngettext
 from app.kit.i18n import gettext as _
+from app.kit.routing import Router
 from app.kit.security import sha256_hex, sign_value, unsign_value
 from app.kit.templating import render, render_string
 from app.kit.urls import client_ip, safe_next
@@ -30,7 +30,7 @@ from app.models import AuthSession, Member
 from app.notifications.mail import queue_mail
 from app.pipeline import LANG_COOKIE, SESSION_COOKIE, keep_writes
 
-router = APIRouter(include_in_schema=False)
+router = Router(include_in_schema=False)
 
 # Other features add sections to the profile page (points, badges, ...) without touching this
 # module: (template, async function giving that template's context).

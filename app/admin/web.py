@@ -1,15 +1,15 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
 from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import Response
 
 from app.accounts.deps import CurrentAdmin, SessionDep
+from app.kit.routing import Router
 from app.kit.templating import render
 from app.models import OutboxMail
 
-router = APIRouter(prefix="/admin", include_in_schema=False)
+router = Router(prefix="/admin", include_in_schema=False)
 
 
 @router.get("")

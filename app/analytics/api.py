@@ -5,15 +5,15 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from fastapi import APIRouter
 from pydantic import BaseModel, Field
 from starlette.requests import Request
 
 from app.accounts.deps import CurrentMember, CurrentOperator, SessionDep
 from app.analytics import ambassadors, metrics, nps, queries, segments
+from app.kit.routing import Router
 from app.models import AnalyticsMemberScore, Member
 
-router = APIRouter(prefix="/api/v1", tags=["analytics"])
+router = Router(prefix="/api/v1", tags=["analytics"])
 
 
 def _range(request: Request) -> queries.DateRange:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
 from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -29,10 +28,11 @@ from app.kit.errors import Invalid, NotFound
 from app.kit.flash import flash
 from app.kit.forms import read_form, validate
 from app.kit.i18n import gettext as _
+from app.kit.routing import Router
 from app.kit.templating import render
 from app.models import Rank
 
-router = APIRouter(include_in_schema=False)
+router = Router(include_in_schema=False)
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
 # Ask-fatigue: how many campaigns asked and were entered by a member over this many days
 # (the campaigns' own default window; the member page can change it).

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from starlette.responses import Response
 
 from app.accounts.deps import CurrentMember, CurrentOperator, OptionalMember, SessionDep
@@ -34,9 +34,10 @@ from app.campaigns.schemas import (
     RewardOut,
 )
 from app.kit.errors import NotFound
+from app.kit.routing import Router
 from app.models import Campaign, Member, ProductReview
 
-router = APIRouter(prefix="/api/v1", tags=["campaigns"])
+router = Router(prefix="/api/v1", tags=["campaigns"])
 Cursor = Annotated[int | None, Query(ge=1, description="next_cursor of the previous page")]
 
 

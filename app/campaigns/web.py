@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
 from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -30,6 +29,7 @@ from app.kit.errors import Conflict, Invalid, KizunaError, NotFound
 from app.kit.flash import flash
 from app.kit.forms import validate
 from app.kit.i18n import gettext as _
+from app.kit.routing import Router
 from app.kit.templating import environment, is_htmx, render
 from app.models import (
     Audience,
@@ -44,7 +44,7 @@ from app.models import (
 )
 from app.uploads import service as uploads
 
-router = APIRouter(include_in_schema=False)
+router = Router(include_in_schema=False)
 environment().globals["campaign_label"] = label
 QUESTION_ROWS = 6
 FORM_LIMITS: dict[str, Any] = {"max_files": MAX_PHOTOS + 1, "max_fields": 200}

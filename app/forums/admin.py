@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
 from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -16,10 +15,11 @@ from app.kit.errors import KizunaError, NotFound
 from app.kit.flash import flash
 from app.kit.forms import read_form, validate
 from app.kit.i18n import gettext as _
+from app.kit.routing import Router
 from app.kit.templating import render
 from app.models import Category
 
-router = APIRouter(prefix="/admin/categories", include_in_schema=False)
+router = Router(prefix="/admin/categories", include_in_schema=False)
 FIELDS = (
     "slug",
     "name_en",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import Query, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.deps import CurrentAdmin, CurrentMember, OptionalMember, SessionDep
@@ -29,9 +29,10 @@ from app.forums.schemas import (
     TopicOut,
 )
 from app.kit.errors import NotFound
+from app.kit.routing import Router
 from app.models import Member
 
-router = APIRouter(prefix="/api/v1", tags=["forums"])
+router = Router(prefix="/api/v1", tags=["forums"])
 
 Cursor = Annotated[
     str | None, Query(max_length=100, description="From the previous page's next_cursor")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
@@ -16,11 +15,12 @@ from app.kit.errors import KizunaError, NotFound
 from app.kit.flash import flash
 from app.kit.forms import read_form, validate
 from app.kit.i18n import gettext as _
+from app.kit.routing import Router
 from app.kit.templating import is_htmx, render
 from app.kit.urls import client_ip
 from app.models import Member, Post, Topic
 
-router = APIRouter(include_in_schema=False)
+router = Router(include_in_schema=False)
 rendering.install()
 
 

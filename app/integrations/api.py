@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -18,8 +18,9 @@ from app.integrations.schemas import (
     WebhookIn,
     WebhookOut,
 )
+from app.kit.routing import Router
 
-router = APIRouter(prefix="/api/v1", tags=["integrations"])
+router = Router(prefix="/api/v1", tags=["integrations"])
 
 
 def _via_token(request: Request) -> bool:

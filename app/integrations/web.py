@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
@@ -16,10 +15,11 @@ from app.kit.flash import flash
 from app.kit.forms import read_form, validate
 from app.kit.i18n import gettext as _
 from app.kit.i18n import lazy_gettext
+from app.kit.routing import Router
 from app.kit.templating import render
 from app.models import Member
 
-router = APIRouter(include_in_schema=False)
+router = Router(include_in_schema=False)
 
 SCOPE_LABELS = {
     "read": lazy_gettext("Read: see what I can see"),

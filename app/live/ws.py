@@ -18,13 +18,13 @@ import json
 import logging
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter
 from sqlalchemy import select
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from app.config import get_settings
 from app.db import get_database
 from app.kit import clock
+from app.kit.routing import Router
 from app.kit.security import sha256_hex
 from app.live.broker import (
     CLOSE_POLICY,
@@ -39,7 +39,7 @@ from app.notifications.policy import is_suspended, visible_topic_ids
 from app.pipeline import SESSION_COOKIE
 
 logger = logging.getLogger(__name__)
-router = APIRouter()
+router = Router()
 MAX_CHANNELS = 20
 MAX_MESSAGE = 1024
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Body, Query
+from fastapi import Body, Query
 from starlette.responses import StreamingResponse
 
 from app.accounts.deps import CurrentAdmin, CurrentMember, CurrentModerator, SessionDep
 from app.forums.schemas import PostEditIn
 from app.kit.errors import Invalid
 from app.kit.forms import validate
+from app.kit.routing import Router
 from app.models import AuditLog, Flag, Member, Topic
 from app.moderation import audit, exports, flag, limits, queries, review, roles, service
 from app.moderation.schemas import (
@@ -39,7 +40,7 @@ from app.moderation.schemas import (
     WordOut,
 )
 
-router = APIRouter(prefix="/api/v1", tags=["moderation"])
+router = Router(prefix="/api/v1", tags=["moderation"])
 
 
 def flag_out(item: Flag, hidden: bool) -> FlagOut:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
 from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -19,6 +18,7 @@ from app.kit.errors import Invalid, NotFound
 from app.kit.flash import flash
 from app.kit.forms import read_form, validate
 from app.kit.i18n import gettext as _
+from app.kit.routing import Router
 from app.kit.templating import render
 from app.kit.urls import safe_next
 from app.models import Category, Post
@@ -33,7 +33,7 @@ from app.moderation.schemas import (
     WordIn,
 )
 
-router = APIRouter(include_in_schema=False)
+router = Router(include_in_schema=False)
 
 HOUR_CHOICES = (1, 24, 72, 168, 720, 8760)
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from app.accounts.deps import CurrentMember, SessionDep
+from app.kit.routing import Router
 from app.notifications import queries, service
 from app.notifications.schemas import (
     NotificationOut,
@@ -15,7 +16,7 @@ from app.notifications.schemas import (
 )
 from app.notifications.text import headline, target_url
 
-router = APIRouter(prefix="/api/v1/notifications", tags=["notifications"])
+router = Router(prefix="/api/v1/notifications", tags=["notifications"])
 
 
 @router.get("", response_model=NotificationPage, summary="My notifications, newest first")

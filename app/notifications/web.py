@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
@@ -12,13 +11,14 @@ from app.kit.errors import KizunaError, NotFound
 from app.kit.flash import flash
 from app.kit.forms import read_form
 from app.kit.i18n import gettext as _
+from app.kit.routing import Router
 from app.kit.templating import is_htmx, render
 from app.kit.urls import safe_next
 from app.models import Member
 from app.notifications import kinds, queries, service
 from app.notifications.text import detail, headline, target_url
 
-router = APIRouter(include_in_schema=False)
+router = Router(include_in_schema=False)
 
 
 def _entries(page: queries.Page) -> list[dict[str, object]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query
+from fastapi import Header, Query
 from starlette.responses import JSONResponse, Response
 
 from app.accounts.deps import (
@@ -17,6 +17,7 @@ from app.accounts.deps import (
 )
 from app.kit.errors import BadRequest, NotFound
 from app.kit.i18n import gettext as _
+from app.kit.routing import Router
 from app.kit.security import new_token
 from app.models import Member
 from app.points import policy, queries, service
@@ -38,7 +39,7 @@ from app.points.schemas import (
     RuleOut,
 )
 
-router = APIRouter(prefix="/api/v1", tags=["points"])
+router = Router(prefix="/api/v1", tags=["points"])
 _KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -17,6 +16,7 @@ from app.kit.errors import Invalid, KizunaError, NotFound
 from app.kit.flash import flash
 from app.kit.forms import read_form, validate
 from app.kit.i18n import gettext as _
+from app.kit.routing import Router
 from app.kit.security import new_token
 from app.kit.templating import environment, is_htmx, render
 from app.models import Member, PointRule
@@ -25,7 +25,7 @@ from app.points.ladder import badge_html, current_ladder, rank_badge
 from app.points.middleware import RANK_COOKIE, RANK_COOKIE_MAX_AGE
 from app.points.schemas import AdjustmentIn, RankIn, RuleIn
 
-router = APIRouter(include_in_schema=False)
+router = Router(include_in_schema=False)
 environment().globals["rank_badge"] = rank_badge
 environment().globals["rank_badge_of"] = badge_html
 environment().globals["kind_label"] = policy.kind_label

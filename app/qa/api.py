@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from app.accounts.deps import CurrentMember, SessionDep
 from app.forums.schemas import AcceptOut, VoteIn, VoteOut
+from app.kit.routing import Router
 from app.qa import service
 
-router = APIRouter(prefix="/api/v1", tags=["q&a"])
+router = Router(prefix="/api/v1", tags=["q&a"])
 
 
 @router.put("/posts/{post_id}/vote", response_model=VoteOut, summary="Vote on a question or answer")

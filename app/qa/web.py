@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
@@ -12,10 +11,11 @@ from app.forums.schemas import VoteIn
 from app.forums.web import post_location
 from app.kit.errors import Invalid
 from app.kit.forms import read_form, validate
+from app.kit.routing import Router
 from app.kit.templating import is_htmx, render
 from app.qa import service
 
-router = APIRouter(include_in_schema=False)
+router = Router(include_in_schema=False)
 
 
 @router.post("/p/{post_id}/vote")

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, UploadFile
+from fastapi import File, Form, UploadFile
 from starlette.requests import Request
 
 from app.accounts.deps import CurrentMember, SessionDep
 from app.kit.errors import Invalid
+from app.kit.routing import Router
 from app.models import UploadPurpose
 from app.pipeline import keep_writes
 from app.uploads import service
 from app.uploads.schemas import AvatarOut, UploadOut
 
-router = APIRouter(prefix="/api/v1", tags=["uploads"])
+router = Router(prefix="/api/v1", tags=["uploads"])
 
 ImageFile = Annotated[
     UploadFile | None,

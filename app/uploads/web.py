@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import anyio.to_thread
-from fastapi import APIRouter
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
@@ -14,13 +13,14 @@ from app.accounts.deps import CurrentMember, SessionDep
 from app.kit.errors import Invalid, NotFound
 from app.kit.flash import flash
 from app.kit.i18n import gettext as _
+from app.kit.routing import Router
 from app.kit.templating import is_htmx, render
 from app.models import UploadPurpose
 from app.pipeline import keep_writes
 from app.uploads import service
 from app.uploads.images import EXTENSIONS
 
-router = APIRouter(include_in_schema=False)
+router = Router(include_in_schema=False)
 
 # Served images are immutable (a new image gets a new name) and must never run as a page:
 # no scripts, no plugins, no framing, no MIME sniffing, and a sandbox if opened directly.
