@@ -170,7 +170,6 @@ class RequestPipeline:
                 new_cookies.append((ANON_COOKIE, anon, 60 * 60 * 24 * 365))
             binding = sha256_hex(session_token) if session_token else f"anon:{anon}"
             state["csrf_token"] = csrf_token_for(self.settings.secret_key, binding)
-            state["csrf_binding"] = binding
         method = scope["method"]
         unsafe = method not in SAFE_METHODS
 

@@ -204,8 +204,8 @@ def tag_list(tags: Sequence[str] | None) -> Markup:
 def install() -> None:
     env = environment()
     # Small pieces of forum pages, as functions rather than macros: a macro call, and the
-    # import that brings it into a template, cost more than the markup they make (the three
-    # imports and five links of a topic list were a third of its rendering).
+    # import that brings it into a template, cost more than the markup they make (a topic
+    # list's three imports and its tab links were about a quarter of its rendering).
     env.globals["list_url"] = list_url
     env.globals["swatch"] = swatch
     env.globals["category_badge"] = category_badge
