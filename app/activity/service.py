@@ -23,7 +23,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kit import clock
-from app.kit.sql import run_prebuilt
+from app.kit.sql import dialect_name, run_prebuilt
 from app.models import Activity, Member
 
 Listener = Callable[[AsyncSession, Activity], Awaitable[None]]
@@ -35,7 +35,7 @@ async def lock_members(session: AsyncSession, *member_ids: int | None) -> None:
     action that records several activities concerning different members calls this first
     with all of them, so it never holds one member's row while waiting for another's."""
     ids = sorted({member_id for member_id in member_ids if member_id is not None})
-    if len(ids) > 1 and session.get_bind().dialect.name == "postgresql":
+    if len(ids) > 1 and dialect_name(session) == "postgresql":
         await session.execute(
             select(Member.id)
             .where(Member.id.in_(ids))
