@@ -11,10 +11,10 @@ import json
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import Table, bindparam, delete, select, update
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -26,7 +26,7 @@ from app.kit import clock, i18n
 from app.kit.errors import ServiceUnavailable
 from app.kit.flash import FLASH_COOKIE, read_flashes
 from app.kit.security import csrf_token_for, csrf_token_valid, new_token, sha256_hex
-from app.kit.sql import prebuilt
+from app.kit.sql import prebuilt, run_prebuilt
 from app.models import ApiToken, AuthSession, Member
 
 logger = logging.getLogger(__name__)
@@ -124,6 +124,22 @@ def _session_query(_insert: Any) -> Any:
         select(AuthSession, Member)
         .join(Member, Member.id == AuthSession.member_id)
         .where(AuthSession.token_hash == bindparam("p_hash"))
+    )
+
+
+def _touch_session(_insert: Any) -> Any:
+    table = cast(Table, AuthSession.__table__)
+    return (
+        update(table)
+        .where(table.c.token_hash == bindparam("p_hash"))
+        .values(last_seen_at=bindparam("p_now"), expires_at=bindparam("p_expires"))
+    )
+
+
+def _touch_token(_insert: Any) -> Any:
+    table = cast(Table, ApiToken.__table__)
+    return (
+        update(table).where(table.c.id == bindparam("p_id")).values(last_used_at=bindparam("p_now"))
     )
 
 
@@ -228,6 +244,9 @@ class RequestPipeline:
                     status = int(message["status"])
                     if status < 400 or state.get("keep_writes"):
                         try:
+                            touch = state.pop("touch", None)
+                            if touch is not None and status < 400:
+                                await touch(db_session)
                             await db_session.commit()
                         except Exception as exc:
                             if not database_unavailable(exc):
@@ -329,33 +348,53 @@ class RequestPipeline:
         if not (needs_visit or touch_session or touch_token):
             return viewer
 
-        async def side_writes(session: Any) -> None:
-            if needs_visit:
-                await accounts.record_visit(session, viewer.id)
+        async def touch(session: Any) -> None:
             if touch_session:
-                await session.execute(
-                    update(AuthSession)
-                    .where(AuthSession.token_hash == touch_session)
-                    .values(
-                        last_seen_at=now,
-                        expires_at=now + timedelta(days=self.settings.session_days),
-                    )
+                await run_prebuilt(
+                    session,
+                    "pipeline.touch_session",
+                    _touch_session,
+                    {
+                        "p_hash": touch_session,
+                        "p_now": now,
+                        "p_expires": now + timedelta(days=self.settings.session_days),
+                    },
                 )
             if touch_token:
-                await session.execute(
-                    update(ApiToken).where(ApiToken.id == touch_token).values(last_used_at=now)
+                await run_prebuilt(
+                    session,
+                    "pipeline.touch_token",
+                    _touch_token,
+                    {"p_id": touch_token, "p_now": now},
                 )
 
-        # The once-a-day visit and the session's sliding expiry are written in a short write
-        # transaction of their own, so a request never holds two pooled connections (a burst
-        # of first visits would otherwise exhaust the pool) nor its viewer's row while it acts
-        # on another member (two members liking each other's posts on their first request of
-        # the day would deadlock on PostgreSQL):
-        # - a read request writes them first, so the page it renders shows them;
-        # - a write request writes them after its own transaction commits, and only if it
-        #   succeeded, so a refused request (a forged form, bad input) changes nothing.
+        async def visit(session: Any) -> None:
+            await accounts.record_visit(session, viewer.id)
+
+        async def side_writes(session: Any) -> None:
+            if needs_visit:
+                await visit(session)
+            await touch(session)
+
+        # The session's sliding expiry and the token's last use touch the session's or the
+        # token's own row only:
+        # - a read request writes them (and the day's first visit) in a short write
+        #   transaction of its own, first, so the page it renders shows them;
+        # - a write request writes them in its own transaction as its last statements, right
+        #   before the commit, and only if it succeeded, so a refused request (a forged form,
+        #   bad input) changes nothing. Last, so on PostgreSQL the row's lock is held only
+        #   for the commit and two requests with one token cannot deadlock on it. (A second
+        #   transaction for them cost a tenth of a like.)
+        # The day's first visit of a write request is written after its transaction commits,
+        # in one of its own, so a request never holds two pooled connections (a burst of first
+        # visits would otherwise exhaust the pool) nor its viewer's row while it acts on another
+        # member (two members liking each other's posts on their first request of the day
+        # would deadlock on PostgreSQL).
         if write:
-            state["side_writes"] = side_writes
+            if touch_session or touch_token:
+                state["touch"] = touch
+            if needs_visit:
+                state["side_writes"] = visit
             return viewer
         await db_session.close()
         async with database.transaction(write=True) as side:

@@ -1,7 +1,10 @@
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from datetime import timedelta
 
+from sqlalchemy import func, select, update
+
+from app.kit import clock
 from app.models import AuthSession
 from app.pipeline import SESSION_COOKIE
 from tests.factories import PASSWORD
@@ -110,3 +113,33 @@ async def test_password_change_needs_current_password_and_ends_other_sessions(
         "/signin", {"email": "pw@example.com", "password": "a brand new passphrase"}
     )
     assert ok.status_code == 303
+
+
+async def test_a_session_slides_on_successful_requests_only(
+    client, database, member_factory, login, settings
+):
+    member = await member_factory(locale="en")
+    await login(client, member)
+    csrf = {"X-CSRF-Token": await client.csrf_token()}
+    long_ago = clock.now() - timedelta(hours=1)
+
+    async def expires_at():
+        async with database.transaction(write=False) as session:
+            return await session.scalar(
+                select(AuthSession.expires_at).where(AuthSession.member_id == member.id)
+            )
+
+    async with database.transaction() as session:
+        await session.execute(
+            update(AuthSession)
+            .where(AuthSession.member_id == member.id)
+            .values(last_seen_at=long_ago, expires_at=long_ago + timedelta(days=1))
+        )
+    refused = await client.patch("/api/v1/me", json={"bio": "x" * 10001}, headers=csrf)
+    assert refused.status_code == 422
+    assert await expires_at() < clock.now() + timedelta(days=1)
+
+    done = await client.patch("/api/v1/me", json={"bio": "hello"}, headers=csrf)
+    assert done.status_code == 200
+    assert await expires_at() > clock.now() + timedelta(days=settings.session_days - 1)
+    assert (await client.get("/api/v1/me")).json()["bio"] == "hello"

@@ -4,9 +4,11 @@ stored hashed, scoped, revocable, last use shown, and rate limited per token."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
+from app.kit import clock
 from app.kit.security import sha256_hex
 from app.models import ApiToken
 
@@ -137,3 +139,36 @@ async def test_each_token_has_a_request_budget(
     # Another token, and the signed-in browser, have their own budgets.
     assert (await program.get("/api/v1/me", headers=bearer(second))).status_code == 200
     assert (await client.get("/api/v1/me")).status_code == 200
+
+
+async def test_last_use_follows_successful_requests_only(
+    client, make_client, database, member_factory, login
+):
+    member = await member_factory(locale="en")
+    await login(client, member)
+    token = await make_token(client, "bot", "write")
+    program = make_client()
+
+    async def last_used():
+        async with database.transaction(write=False) as session:
+            return await session.scalar(select(ApiToken.last_used_at))
+
+    refused = await program.patch("/api/v1/me", json={"bio": "x" * 10001}, headers=bearer(token))
+    assert refused.status_code == 422
+    assert await last_used() is None
+    assert "Never" in (await client.get("/settings/tokens")).text
+
+    done = await program.patch("/api/v1/me", json={"bio": "from a bot"}, headers=bearer(token))
+    assert done.status_code == 200
+    assert await last_used() is not None
+    assert "Never" not in (await client.get("/settings/tokens")).text
+
+    # Last used a while ago: the next successful write moves it to now.
+    async with database.transaction() as session:
+        await session.execute(
+            update(ApiToken).values(last_used_at=clock.now() - timedelta(minutes=10))
+        )
+    before = clock.now()
+    again = await program.patch("/api/v1/me", json={"bio": "again"}, headers=bearer(token))
+    assert again.status_code == 200
+    assert await last_used() >= before - timedelta(seconds=1)
