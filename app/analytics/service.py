@@ -197,25 +197,21 @@ def _refresh_after_commit(session: AsyncSession) -> None:
 
 
 async def refresh_pending(database: Database) -> int:
-    """Refresh every dirty member, in batches of :data:`REFRESH_BATCH` (each its own write
-    transaction); returns how many were refreshed. Called after each commit that marked
-    members dirty and by the scheduler's tick. One batch at a time per process: asked while one
-    runs, it returns at once and another pass follows the running one (so a burst of activity
-    costs a few batches, not one transaction per activity)."""
+    """Refresh every dirty member, in batches of :data:`REFRESH_BATCH`; returns how many were
+    refreshed. Called after each commit that marked members dirty and by the scheduler's
+    tick. One batch at a time per process: asked while one runs, it returns at once and
+    another pass follows the running one (so a burst of activity costs a few batches, not one
+    transaction per activity)."""
     key = database_key(database.engine.sync_engine)
     if key in _refreshing:
         _asked_again.add(key)
         return 0
     _refreshing.add(key)
+    batch = _batch_from_snapshot if database.engine.dialect.name == "sqlite" else _batch_locked
     total = 0
     try:
-        async with database.transaction(write=False) as reading:
-            pending = await reading.scalar(
-                select(Score.member_id).where(Score.dirty.is_(True)).limit(1)
-            )
-        while pending is not None:
-            async with database.transaction() as session:
-                done = await refresh_dirty(session, limit=REFRESH_BATCH)
+        while True:
+            done = await batch(database)
             total += done
             if done < REFRESH_BATCH:
                 break
@@ -229,6 +225,40 @@ async def refresh_pending(database: Database) -> int:
     return total
 
 
+def _dirty_members(limit: int) -> Any:
+    return (
+        select(Score.member_id).where(Score.dirty.is_(True)).order_by(Score.member_id).limit(limit)
+    )
+
+
+async def _batch_locked(database: Database) -> int:
+    """One batch in one write transaction (PostgreSQL: the rows are locked, not the
+    database), after a cheap look for any dirty member. Returns how many were refreshed."""
+    async with database.transaction(write=False) as reading:
+        if await reading.scalar(_dirty_members(1)) is None:
+            return 0
+    async with database.transaction() as session:
+        return await refresh_dirty(session, limit=REFRESH_BATCH)
+
+
+async def _batch_from_snapshot(database: Database) -> int:
+    """One batch on SQLite, where a write transaction holds the database's only write lock:
+    the dirty members' scores are computed in a read transaction (a snapshot, taking no
+    lock), then written in a short write transaction for the members no activity has marked
+    again since the snapshot (the others stay dirty for the next batch). Computed under the
+    lock, a batch kept every other writer waiting while it read the rollups. Returns how many
+    members were considered."""
+    today = clock.community_day()
+    async with database.transaction(write=False) as reading:
+        member_ids = list((await reading.execute(_dirty_members(REFRESH_BATCH))).scalars())
+        if not member_ids:
+            return 0
+        computed = await _compute_scores(reading, member_ids, today)
+    async with database.transaction() as session:
+        await _write_scores(session, computed, recheck=True)
+    return len(member_ids)
+
+
 async def refresh_dirty(
     session: AsyncSession, *, limit: int = REFRESH_BATCH, today: date | None = None
 ) -> int:
@@ -238,9 +268,7 @@ async def refresh_dirty(
     On PostgreSQL the rows are locked (``SKIP LOCKED``: a batch never waits for another one),
     on SQLite write transactions take turns, so each member is refreshed by one batch at a
     time and each flag change is recorded once."""
-    query = (
-        select(Score.member_id).where(Score.dirty.is_(True)).order_by(Score.member_id).limit(limit)
-    )
+    query = _dirty_members(limit)
     if dialect_name(session) == "postgresql":
         query = query.with_for_update(skip_locked=True)
     member_ids = list((await session.execute(query)).scalars())
@@ -282,10 +310,26 @@ async def _deciles(session: AsyncSession, heats: dict[int, float]) -> dict[int, 
     }
 
 
+@dataclass
+class _Computed:
+    """A batch's new scores, computed by :func:`_compute_scores` and written by
+    :func:`_write_scores`."""
+
+    # Each member's ``updated_at`` as read: every activity that marks a member dirty moves it.
+    stamps: dict[int, datetime]
+    updates: list[dict[str, Any]]
+    # Members whose detection moved them in or out of the flagged status.
+    changed: list[tuple[int, str]]
+
+
 async def refresh_members(session: AsyncSession, member_ids: list[int], today: date) -> None:
     """Recompute these members' scores (all but engagement, last active day and latest NPS,
     which activities keep) with one query per source, as :func:`recompute_all` does for
     everybody."""
+    await _write_scores(session, await _compute_scores(session, member_ids, today))
+
+
+async def _compute_scores(session: AsyncSession, member_ids: list[int], today: date) -> _Computed:
     criteria = await ambassadors.load_criteria(session)
     now = clock.now()
     rows = (
@@ -301,6 +345,7 @@ async def refresh_members(session: AsyncSession, member_ids: list[int], today: d
                 Score.last_active_day,
                 Score.latest_nps,
                 Score.ambassador_status,
+                Score.updated_at,
             )
             .join(Score, Score.member_id == Member.id)
             .where(Member.id.in_(member_ids))
@@ -362,6 +407,34 @@ async def refresh_members(session: AsyncSession, member_ids: list[int], today: d
             detection != ambassadors.AMBASSADOR and status == ambassadors.FLAGGED
         ):
             changed.append((row.id, detection))
+    return _Computed({row.id: row.updated_at for row in rows}, updates, changed)
+
+
+async def _write_scores(
+    session: AsyncSession, computed: _Computed, *, recheck: bool = False
+) -> None:
+    """Write computed scores and follow the detections that changed. With ``recheck``
+    (computed in an earlier transaction), only for the members still dirty with the same
+    ``updated_at``: an activity since then changed their facts, so their figures wait for
+    the next batch."""
+    updates, changed = computed.updates, computed.changed
+    if recheck and computed.stamps:
+        current = dict(
+            (
+                await session.execute(
+                    select(Score.member_id, Score.updated_at).where(
+                        Score.member_id.in_(list(computed.stamps)), Score.dirty.is_(True)
+                    )
+                )
+            ).all()
+        )
+        still = {
+            member_id
+            for member_id, stamp in computed.stamps.items()
+            if current.get(member_id) == stamp
+        }
+        updates = [row for row in updates if row["b_member_id"] in still]
+        changed = [move for move in changed if move[0] in still]
     table = cast(Table, Score.__table__)
     for shape in {tuple(update_row) for update_row in updates}:
         same = [update_row for update_row in updates if tuple(update_row) == shape]

@@ -12,6 +12,7 @@ from sqlalchemy import func, select, update
 
 from app.activity import service as activity
 from app.analytics import service
+from app.kit import clock
 from app.models import Activity, AnalyticsMemberScore, Member, Role
 from app.scheduler import tick
 from tests.analytics.community import days_ago, record, set_joined
@@ -149,4 +150,43 @@ async def test_the_tick_refreshes_members_whose_batch_did_not_run(member_factory
     assert not refreshed["dirty"]
     assert refreshed["reach"] == 7
     assert (await tick(database)).scores_refreshed == 0
+    assert await _flags(database, star) == 1
+
+
+async def test_a_member_marked_again_while_a_batch_computes_waits_for_the_next(
+    member_factory, database
+):
+    """On SQLite a batch computes from a snapshot, taking no lock, and writes afterwards: a
+    member whose facts changed in between keeps their mark rather than get stale figures."""
+    star, fans = await _community(database, member_factory)
+    async with database.transaction() as session:
+        await session.execute(update(AnalyticsMemberScore).values(dirty=True))
+    async with database.transaction(write=False) as reading:
+        computed = await service._compute_scores(
+            reading, [star.id, fans[1].id], clock.community_day()
+        )
+    # A like for the star commits between the batch's read and its write.
+    newcomer = await member_factory(name="Newcomer")
+    async with database.session(write=True) as session:
+        await activity.record(
+            session,
+            "like.given",
+            actor_id=newcomer.id,
+            recipient_id=star.id,
+            subject=("post", 3),
+            data={"topic_id": 1},
+            occurred_at=days_ago(0),
+        )
+        await session.commit()
+    async with database.transaction() as session:
+        await service._write_scores(session, computed, recheck=True)
+    scores = await _scores(database)
+    assert scores[star.id]["dirty"]
+    assert scores[star.id]["reach"] == 6
+    assert not scores[fans[1].id]["dirty"]
+
+    assert await service.refresh_pending(database) >= 2  # the star and the newcomer
+    refreshed = (await _scores(database))[star.id]
+    assert not refreshed["dirty"]
+    assert refreshed["reach"] == 7
     assert await _flags(database, star) == 1
