@@ -8,7 +8,7 @@ from fastapi import Depends
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 
-from app.kit.errors import Forbidden, Unauthorized
+from app.kit.errors import Forbidden, NotFound, Unauthorized
 from app.kit.i18n import lazy_gettext
 from app.models import Member
 
@@ -63,6 +63,22 @@ async def require_admin(request: Request) -> Member:
     if scopes is not None and "admin" not in scopes:
         raise Forbidden(lazy_gettext("This API token lacks the admin scope."))
     return viewer
+
+
+def page_request(request: Request) -> tuple[AsyncSession, Member | None]:
+    """The request's session and viewer, for the busiest pages (home, a category, a topic),
+    which declare no dependencies: FastAPI solving these two trivial ones, and checking an
+    id parameter, cost 3% of a topic page's instructions (in-process)."""
+    return request.state.db, _viewer(request)
+
+
+def path_id(request: Request, name: str) -> int:
+    """A numeric id from the path, for routes that do not declare it: anything else is a
+    page that does not exist."""
+    value = request.path_params[name]
+    if not (value.isascii() and value.isdigit()) or len(value) > 18:
+        raise NotFound()
+    return int(value)
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_db)]

@@ -8,7 +8,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from app.accounts.deps import CurrentMember, OptionalMember, SessionDep
+from app.accounts.deps import CurrentMember, OptionalMember, SessionDep, page_request, path_id
 from app.forums import policy, queries, rendering, search, service
 from app.forums.schemas import PostEditIn, RemoveIn, ReplyIn, TopicIn, TopicModerationIn
 from app.kit.errors import KizunaError, NotFound
@@ -82,7 +82,8 @@ async def _topic_list_page(
 
 
 @router.get("/")
-async def latest(request: Request, session: SessionDep, viewer: OptionalMember) -> Response:
+async def latest(request: Request) -> Response:
+    session, viewer = page_request(request)
     return await _topic_list_page(
         request, session, viewer, template="forums/latest.html", with_categories=True
     )
@@ -101,10 +102,9 @@ async def categories(request: Request, session: SessionDep, viewer: OptionalMemb
 
 
 @router.get("/c/{slug}")
-async def category_page(
-    request: Request, slug: str, session: SessionDep, viewer: OptionalMember
-) -> Response:
-    category = await queries.category_by_slug(session, viewer, slug)
+async def category_page(request: Request) -> Response:
+    session, viewer = page_request(request)
+    category = await queries.category_by_slug(session, viewer, request.path_params["slug"])
     return await _topic_list_page(
         request,
         session,
@@ -248,10 +248,9 @@ async def _prefilled_reply(
 
 
 @router.get("/t/{topic_id}")
-async def topic_page(
-    request: Request, topic_id: int, session: SessionDep, viewer: OptionalMember
-) -> Response:
-    return await _topic_page(request, session, viewer, topic_id)
+async def topic_page(request: Request) -> Response:
+    session, viewer = page_request(request)
+    return await _topic_page(request, session, viewer, path_id(request, "topic_id"))
 
 
 @router.get("/t/{topic_id}/posts/{post_id}")

@@ -370,3 +370,10 @@ async def test_topic_page_lists_its_tags_in_name_order(client, member_factory, f
     assert shown == sorted(["zoom", "lens", "写真", "camera-bag"])
     plain = await client.get(f"/t/{bare.id}")
     assert 'class="tag"' not in plain.text
+
+
+async def test_a_topic_address_that_is_not_an_id_is_a_missing_page(client, forum):
+    for path in ("/t/abc", "/t/-1", "/t/1.5", "/t/%D9%A3", "/t/99999999999999999999999"):
+        page = await client.get(path, headers={"Accept": "text/html"})
+        assert page.status_code == 404, path
+        assert "text/html" in page.headers["content-type"]
