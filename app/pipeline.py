@@ -247,7 +247,10 @@ class RequestPipeline:
                             touch = state.pop("touch", None)
                             if touch is not None and status < 400:
                                 await touch(db_session)
-                            await db_session.commit()
+                            if unsafe:
+                                # A read session never writes: closing it below ends its
+                                # transaction as a commit would, one trip fewer.
+                                await db_session.commit()
                         except Exception as exc:
                             if not database_unavailable(exc):
                                 raise
