@@ -754,10 +754,14 @@ async def _fixtures(url: str, token_count: int) -> Fixtures:
 
         # Write paths: a pool of members with tokens, posts they have not liked yet, topics to
         # reply to, and askers who switch their accepted answer back and forth.
+        # Established members: a member who joined in the last few days may post only every
+        # 30 s (app.moderation.limits), and the replies come round to a writer again sooner.
         pool = [
             row[0]
             for row in await rows(
-                "SELECT id FROM members WHERE role = 'member' ORDER BY id DESC LIMIT :n",
+                "SELECT id FROM members WHERE role = 'member' AND created_at < :joined "
+                "ORDER BY id DESC LIMIT :n",
+                joined=stamp(now - timedelta(days=30)),
                 n=token_count,
             )
         ]

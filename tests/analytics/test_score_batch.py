@@ -60,6 +60,22 @@ async def _flags(database: Any, member: Member) -> int:
         )
 
 
+async def _like_without_its_batch(database: Any, liker: Member, author: Member) -> None:
+    """A like committed without its after-commit work (the process stopped right after it,
+    or the batch is still computing)."""
+    async with database.session(write=True) as session:
+        await activity.record(
+            session,
+            "like.given",
+            actor_id=liker.id,
+            recipient_id=author.id,
+            subject=("post", 3),
+            data={"topic_id": 1},
+            occurred_at=days_ago(0),
+        )
+        await session.commit()
+
+
 async def _community(database: Any, member_factory: Any) -> tuple[Member, list[Member]]:
     star = await member_factory(name="Star")
     fans = [await member_factory(name=f"Fan {i}") for i in range(6)]
@@ -127,19 +143,7 @@ async def test_scores_follow_after_the_commit_and_equal_a_full_recompute(member_
 async def test_the_tick_refreshes_members_whose_batch_did_not_run(member_factory, database):
     star, _fans = await _community(database, member_factory)
     before = (await _scores(database))[star.id]
-    # A like committed without its after-commit work (the process stopped right after it).
-    newcomer = await member_factory(name="Newcomer")
-    async with database.session(write=True) as session:
-        await activity.record(
-            session,
-            "like.given",
-            actor_id=newcomer.id,
-            recipient_id=star.id,
-            subject=("post", 3),
-            data={"topic_id": 1},
-            occurred_at=days_ago(0),
-        )
-        await session.commit()
+    await _like_without_its_batch(database, await member_factory(name="Newcomer"), star)
     waiting = (await _scores(database))[star.id]
     assert waiting["dirty"]
     assert waiting["reach"] == before["reach"] == 6
@@ -166,18 +170,7 @@ async def test_a_member_marked_again_while_a_batch_computes_waits_for_the_next(
             reading, [star.id, fans[1].id], clock.community_day()
         )
     # A like for the star commits between the batch's read and its write.
-    newcomer = await member_factory(name="Newcomer")
-    async with database.session(write=True) as session:
-        await activity.record(
-            session,
-            "like.given",
-            actor_id=newcomer.id,
-            recipient_id=star.id,
-            subject=("post", 3),
-            data={"topic_id": 1},
-            occurred_at=days_ago(0),
-        )
-        await session.commit()
+    await _like_without_its_batch(database, await member_factory(name="Newcomer"), star)
     async with database.transaction() as session:
         await service._write_scores(session, computed, recheck=True)
     scores = await _scores(database)
