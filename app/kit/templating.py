@@ -46,8 +46,8 @@ def _env() -> Environment:
         lstrip_blocks=True,
         auto_reload=get_settings().env != "production",
         # Every template kept, in a plain dict: the app's templates are a fixed set, and
-        # Jinja's bounded cache takes a lock and reorders a queue on each lookup (2% of a
-        # topic list, which looks up five templates).
+        # Jinja's bounded cache takes a lock and reorders a queue on each lookup (0.3% of a
+        # topic list's instructions, which looks up five templates).
         cache_size=-1,
     )
     env.install_gettext_callables(  # type: ignore[attr-defined]
