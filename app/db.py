@@ -68,9 +68,15 @@ def create_engine(
                     database=f"file:{parsed.database}", query={"mode": "rw", "uri": "true"}
                 ).render_as_string(hide_password=False)
         pool: dict[str, Any] = {}
-        if ":memory:" not in url:
+        if ":memory:" not in url and read_only:
             # Kept connections keep their page cache warm; overflow ones are closed on return.
             pool = {"pool_size": settings.database_pool_size, "max_overflow": 10}
+        elif ":memory:" not in url:
+            # Writers take turns (see _WriterQueue), so one connection serves them all, and it
+            # keeps its page cache from one write transaction to the next: SQLite discards a
+            # connection's whole cache whenever another connection has written since its last
+            # transaction, so a pool of writers read every page of each write afresh.
+            pool = {"pool_size": 1, "max_overflow": 0, "pool_timeout": BUSY_TIMEOUT_SECONDS}
         engine = create_async_engine(
             sqlite_url(url, inline=read_only),
             connect_args={"timeout": BUSY_TIMEOUT_SECONDS},

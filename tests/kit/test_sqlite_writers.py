@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 
 from app import db as app_db
 from app.db import database_unavailable
@@ -102,6 +103,7 @@ _GIVE_UP_AND_EXIT = """
 import asyncio, sys
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from app import db
 from app.config import Settings
 
@@ -146,3 +148,53 @@ def test_a_process_whose_writer_gave_up_still_exits(tmp_path):
         os.close(fd)
     assert done.returncode == 0, done.stderr
     assert "gave up: database is locked" in done.stdout
+
+
+async def _write_and_tell_connection(database, slug: str) -> int:
+    """Add a category; return the identity of the SQLite connection that wrote it."""
+    async with database.transaction() as session:
+        session.add(Category(slug=slug, name_en=slug.title(), name_ja=slug, description_en=""))
+        await session.flush()
+        return id((await (await session.connection()).get_raw_connection()).dbapi_connection)
+
+
+async def test_one_process_writes_through_one_connection(database):
+    """Writers take turns, so one kept connection serves them all and keeps its page cache
+    from one write to the next (SQLite discards a connection's whole cache whenever another
+    connection has written since its last transaction: with a pool of writers, each write
+    read its pages afresh)."""
+    used = await asyncio.gather(
+        *(_write_and_tell_connection(database, f"burst-{n}") for n in range(24))
+    )
+    assert len(set(used)) == 1
+    assert await _categories(database) == 24  # each writer waited its turn, none failed
+
+
+async def test_a_writer_waiting_past_the_busy_timeout_is_an_outage(settings, monkeypatch):
+    """A write transaction held open past the busy timeout (a stuck job): the process's next
+    writer gives up cleanly (503, retry later), and once the first is done writes resume."""
+    monkeypatch.setattr(app_db, "BUSY_TIMEOUT_SECONDS", 0.3)
+    database = app_db.Database(settings)
+    release = asyncio.Event()
+
+    async def hold() -> None:
+        async with database.transaction() as session:
+            session.add(Category(slug="held", name_en="Held", name_ja="held", description_en=""))
+            await session.flush()
+            await release.wait()
+
+    try:
+        holder = asyncio.create_task(hold())
+        await _until(lambda: database.engine.sync_engine.pool.checkedout() == 1, "a held writer")
+        with pytest.raises(SQLAlchemyTimeoutError) as failed:
+            await asyncio.wait_for(_add_category(database, "blocked"), 5)
+        assert database_unavailable(failed.value)  # given up at the busy timeout, not later
+        release.set()
+        await asyncio.wait_for(holder, 10)
+        await asyncio.wait_for(_add_category(database, "after"), 10)
+        async with database.transaction(write=False) as session:
+            slugs = set((await session.execute(select(Category.slug))).scalars())
+        assert slugs == {"held", "after"}
+    finally:
+        release.set()
+        await database.dispose()
