@@ -103,7 +103,6 @@ _GIVE_UP_AND_EXIT = """
 import asyncio, sys
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from app import db
 from app.config import Settings
 
