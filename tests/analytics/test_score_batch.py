@@ -60,19 +60,24 @@ async def _flags(database: Any, member: Member) -> int:
         )
 
 
+async def _like(session: Any, liker: Member, author: Member, post_id: int) -> None:
+    """Today's like of one of ``author``'s posts, recorded in ``session``'s transaction."""
+    await activity.record(
+        session,
+        "like.given",
+        actor_id=liker.id,
+        recipient_id=author.id,
+        subject=("post", post_id),
+        data={"topic_id": 1},
+        occurred_at=days_ago(0),
+    )
+
+
 async def _like_without_its_batch(database: Any, liker: Member, author: Member) -> None:
     """A like committed without its after-commit work (the process stopped right after it,
     or the batch is still computing)."""
     async with database.session(write=True) as session:
-        await activity.record(
-            session,
-            "like.given",
-            actor_id=liker.id,
-            recipient_id=author.id,
-            subject=("post", 3),
-            data={"topic_id": 1},
-            occurred_at=days_ago(0),
-        )
+        await _like(session, liker, author, 3)
         await session.commit()
 
 
@@ -110,15 +115,7 @@ async def test_scores_follow_after_the_commit_and_equal_a_full_recompute(member_
     # Inside the activity's transaction only engagement moves; the rest waits for the commit.
     newcomer = await member_factory(name="Newcomer")
     async with database.transaction() as session:
-        await activity.record(
-            session,
-            "like.given",
-            actor_id=newcomer.id,
-            recipient_id=star.id,
-            subject=("post", 2),
-            data={"topic_id": 1},
-            occurred_at=days_ago(0),
-        )
+        await _like(session, newcomer, star, 2)
         waiting = await session.get(AnalyticsMemberScore, star.id)
         assert waiting is not None
         assert waiting.dirty
