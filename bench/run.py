@@ -117,6 +117,8 @@ class Run:
     # transaction of a like's shape, raw driver, no app.
     reference_write: Result | None = None
     server_log_problems: list[str] = field(default_factory=list)
+    # Before each load: the seconds waited for a quiet machine (None: still busy at the limit).
+    quiet_waits: dict[str, float | None] = field(default_factory=dict)
 
     @property
     def reference_rps(self) -> float:
@@ -1116,6 +1118,8 @@ def measure(
         load = run_wrk if loader == "wrk" else run_builtin
 
         def one(server: Server, page: Page) -> Result:
+            if not args.smoke:
+                run.quiet_waits[page.title] = wait_for_quiet()
             with RssSampler(server) as sampler:
                 result = load(server.base, page, args.duration)
                 if page.write and server is kizuna_server:
@@ -1176,6 +1180,48 @@ def measure(
         kizuna_server.stop()
         reference.stop()
     return run
+
+
+# A load starts once the machine is quiet: at most this share of its cores busy (iowait
+# included) over one second, while no load runs, so that work left over from an earlier
+# step (PostgreSQL's autovacuum and checkpoints after a load of writes, the kernel writing
+# a freshly generated database back to disk) is not measured as the page's; the report says
+# how long each configuration waited, so a run that began on a busy machine shows.
+QUIET_BUSY = 0.10
+QUIET_LIMIT_S = 180.0
+
+
+def _cpu_busy_idle() -> tuple[int, int] | None:
+    """The machine's busy and idle jiffies so far (iowait counts as busy), from /proc/stat."""
+    try:
+        first = Path("/proc/stat").read_text().split("\n", 1)[0].split()
+    except OSError:
+        return None
+    if not first or first[0] != "cpu":
+        return None
+    values = [int(value) for value in first[1:9]]
+    idle = values[3]
+    return sum(values) - idle, idle
+
+
+def wait_for_quiet(limit: float = QUIET_LIMIT_S) -> float | None:
+    """Wait until one second passes with the cores at most :data:`QUIET_BUSY` busy; returns
+    the seconds waited, or None if the machine was still busy after ``limit`` seconds (the
+    load then runs anyway, and the report says so). Where /proc/stat cannot be read, 0."""
+    started = time.monotonic()
+    before = _cpu_busy_idle()
+    if before is None:
+        return 0.0
+    while True:
+        time.sleep(1.0)
+        after = _cpu_busy_idle()
+        assert after is not None
+        busy, idle = after[0] - before[0], after[1] - before[1]
+        if busy + idle and busy / (busy + idle) <= QUIET_BUSY:
+            return time.monotonic() - started - 1.0
+        if time.monotonic() - started >= limit:
+            return None
+        before = after
 
 
 def settle(server: Server, limit: float = 180.0) -> None:
@@ -1263,6 +1309,23 @@ async def _consistency(url: str) -> list[str]:
 
 # How long the harness waits for the score refresh to catch up after a write load.
 BACKLOG_LIMIT_S = 60.0
+
+
+def _quiet_text(run: Run) -> str:
+    if not run.quiet_waits:
+        return "Quiet machine: not waited for (smoke run)."
+    waited = {title: s for title, s in run.quiet_waits.items() if s is not None}
+    busy = [title for title, s in run.quiet_waits.items() if s is None]
+    longest = max(waited.items(), key=lambda item: item[1], default=None)
+    text = (
+        f"Quiet machine: each load started after a second with the cores at most "
+        f"{QUIET_BUSY:.0%} busy; waited {sum(waited.values()):.0f} s in all"
+    )
+    if longest is not None and longest[1] >= 1.0:
+        text += f", longest {longest[1]:.0f} s (before {longest[0]})"
+    if busy:
+        text += f"; still busy after {QUIET_LIMIT_S:.0f} s, measured anyway: " + ", ".join(busy)
+    return text + "."
 
 
 def _backlog_text(result: Result) -> str:
@@ -1454,6 +1517,7 @@ def render_report(
                     f"- {title}: {result.score_backlog}, {_backlog_text(result)}"
                     for title, result in backlogs
                 ]
+            out += ["", _quiet_text(run)]
             if run.server_log_problems:
                 out += ["", "Server log: " + "; ".join(run.server_log_problems)]
             else:
