@@ -1318,8 +1318,8 @@ def _quiet_text(run: Run) -> str:
     busy = [title for title, s in run.quiet_waits.items() if s is None]
     longest = max(waited.items(), key=lambda item: item[1], default=None)
     text = (
-        f"Quiet machine: each load started after a second with the cores at most "
-        f"{QUIET_BUSY:.0%} busy; waited {sum(waited.values()):.0f} s in all"
+        f"Quiet machine: each load waited for a second with the cores at most "
+        f"{QUIET_BUSY:.0%} busy; extra wait {sum(waited.values()):.0f} s in all"
     )
     if longest is not None and longest[1] >= 1.0:
         text += f", longest {longest[1]:.0f} s (before {longest[0]})"

@@ -183,5 +183,5 @@ def test_a_busy_machine_is_not_called_quiet() -> None:
             spinner.wait()
     run = bench.Run("SQLite", 1, quiet_waits={"reference": 0.0, "topic page 1": 4.0, "like": None})
     text = bench._quiet_text(run)
-    assert "waited 4 s in all, longest 4 s (before topic page 1)" in text
+    assert "extra wait 4 s in all, longest 4 s (before topic page 1)" in text
     assert "measured anyway: like" in text
