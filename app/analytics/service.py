@@ -13,9 +13,10 @@ import asyncio
 import bisect
 import time
 from collections import defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from pydantic import BaseModel, Field
 from sqlalchemy import (
@@ -44,7 +45,14 @@ from app.analytics.ambassadors import Criteria, Facts
 from app.analytics.rollups import TOUCHED_BY_ACTOR
 from app.db import Database, after_commit
 from app.kit import clock
-from app.kit.sql import database_key, dialect_name, insert, run_prebuilt
+from app.kit.sql import (
+    database_key,
+    dialect_name,
+    in_ids,
+    insert,
+    read_prebuilt,
+    run_prebuilt,
+)
 from app.models import (
     AnalyticsMemberDaily,
     AnalyticsMemberScore,
@@ -231,6 +239,104 @@ def _dirty_members(limit: int) -> Any:
     )
 
 
+# The batch's statements are built once (app.kit.sql.prebuilt) and take the members as one
+# parameter (app.kit.sql.in_ids), so on SQLite they run straight on the driver: through the
+# ORM each cost more than its SQL, and a like's batch, which usually refreshes two members,
+# runs seven of them (bench/ANALYSIS.md, session 16).
+def _dirty_build(_insert: Any) -> Any:
+    return (
+        select(Score.member_id)
+        .where(Score.dirty.is_(True))
+        .order_by(Score.member_id)
+        .limit(bindparam("p_limit", type_=Integer))
+    )
+
+
+class _FactsRow(NamedTuple):
+    id: int
+    created_at: datetime
+    lifetime_points: int
+    silenced_until: datetime | None
+    suspended_until: datetime | None
+    role: str
+    heat_base: float
+    last_active_day: date | None
+    latest_nps: int | None
+    ambassador_status: str
+    updated_at: datetime
+
+
+def _facts_build(_insert: Any) -> Any:
+    return (
+        select(
+            Member.id,
+            Member.created_at,
+            Member.lifetime_points,
+            Member.silenced_until,
+            Member.suspended_until,
+            Member.role,
+            Score.heat_base,
+            Score.last_active_day,
+            Score.latest_nps,
+            Score.ambassador_status,
+            Score.updated_at,
+        )
+        .join(Score, Score.member_id == Member.id)
+        .where(in_ids(Member.id, "p_ids"))
+        .order_by(Member.id)
+    )
+
+
+def _frequency_build(_insert: Any) -> Any:
+    return (
+        select(Daily.member_id, func.count(distinct(Daily.day)))
+        .where(in_ids(Daily.member_id, "p_ids"), Daily.day >= bindparam("p_since"), Daily.done > 0)
+        .group_by(Daily.member_id)
+    )
+
+
+def _reach_build(_insert: Any) -> Any:
+    return (
+        select(AnalyticsTouch.member_id, func.count())
+        .where(
+            in_ids(AnalyticsTouch.member_id, "p_ids"),
+            AnalyticsTouch.last_day >= bindparam("p_since"),
+        )
+        .group_by(AnalyticsTouch.member_id)
+    )
+
+
+def _signals_build(_insert: Any) -> Any:
+    return (
+        select(Daily.member_id, Daily.verb, func.sum(Daily.done), func.sum(Daily.received))
+        .where(
+            in_ids(Daily.member_id, "p_ids"),
+            Daily.day >= bindparam("p_since"),
+            # Each verb a bound value of its own (not an IN list SQLAlchemy expands per run).
+            Daily.verb.in_([literal(verb) for verb in sorted(advocates.signal_verbs())]),
+        )
+        .group_by(Daily.member_id, Daily.verb)
+    )
+
+
+def _stamps_build(_insert: Any) -> Any:
+    return select(Score.member_id, Score.updated_at).where(
+        in_ids(Score.member_id, "p_ids"), Score.dirty.is_(True)
+    )
+
+
+def _score_update_build(shape: tuple[str, ...]) -> Callable[[Any], Any]:
+    def build(_insert: Any) -> Any:
+        table = cast(Table, Score.__table__)
+        return (
+            update(table)
+            .where(table.c.member_id == bindparam("b_member_id"))
+            .values({key: bindparam(key) for key in shape if key != "b_member_id"})
+        )
+
+    return build
+
+
 async def _batch_locked(database: Database) -> int:
     """One batch in one write transaction (PostgreSQL: the rows are locked, not the
     database), after a cheap look for any dirty member. Returns how many were refreshed."""
@@ -250,7 +356,10 @@ async def _batch_from_snapshot(database: Database) -> int:
     members were considered."""
     today = clock.community_day()
     async with database.transaction(write=False) as reading:
-        member_ids = list((await reading.execute(_dirty_members(REFRESH_BATCH))).scalars())
+        dirty = await read_prebuilt(
+            reading, "analytics.dirty", _dirty_build, {"p_limit": REFRESH_BATCH}
+        )
+        member_ids = [member_id for (member_id,) in dirty]
         if not member_ids:
             return 0
         computed = await _compute_scores(reading, member_ids, today)
@@ -332,45 +441,14 @@ async def refresh_members(session: AsyncSession, member_ids: list[int], today: d
 async def _compute_scores(session: AsyncSession, member_ids: list[int], today: date) -> _Computed:
     criteria = await ambassadors.load_criteria(session)
     now = clock.now()
-    rows = (
-        await session.execute(
-            select(
-                Member.id,
-                Member.created_at,
-                Member.lifetime_points,
-                Member.silenced_until,
-                Member.suspended_until,
-                Member.role,
-                Score.heat_base,
-                Score.last_active_day,
-                Score.latest_nps,
-                Score.ambassador_status,
-                Score.updated_at,
-            )
-            .join(Score, Score.member_id == Member.id)
-            .where(Member.id.in_(member_ids))
-            .order_by(Member.id)
-        )
-    ).all()
-    since = today - timedelta(days=policy.REACH_DAYS)
-    frequency = dict(
-        (
-            await session.execute(
-                select(Daily.member_id, func.count(distinct(Daily.day)))
-                .where(Daily.member_id.in_(member_ids), Daily.day >= since, Daily.done > 0)
-                .group_by(Daily.member_id)
-            )
-        ).all()
-    )
-    reach = dict(
-        (
-            await session.execute(
-                select(AnalyticsTouch.member_id, func.count())
-                .where(AnalyticsTouch.member_id.in_(member_ids), AnalyticsTouch.last_day >= since)
-                .group_by(AnalyticsTouch.member_id)
-            )
-        ).all()
-    )
+    ids = {"p_ids": member_ids}
+    rows = [
+        _FactsRow(*row)
+        for row in await read_prebuilt(session, "analytics.facts", _facts_build, ids)
+    ]
+    since = {**ids, "p_since": today - timedelta(days=policy.REACH_DAYS)}
+    frequency = dict(await read_prebuilt(session, "analytics.frequency", _frequency_build, since))
+    reach = dict(await read_prebuilt(session, "analytics.reach", _reach_build, since))
     counts = await _signal_counts(session, today, member_ids)
     deciles = await _deciles(
         session,
@@ -420,13 +498,9 @@ async def _write_scores(
     updates, changed = computed.updates, computed.changed
     if recheck and computed.stamps:
         current = dict(
-            (
-                await session.execute(
-                    select(Score.member_id, Score.updated_at).where(
-                        Score.member_id.in_(list(computed.stamps)), Score.dirty.is_(True)
-                    )
-                )
-            ).all()
+            await read_prebuilt(
+                session, "analytics.stamps", _stamps_build, {"p_ids": list(computed.stamps)}
+            )
         )
         still = {
             member_id
@@ -435,14 +509,10 @@ async def _write_scores(
         }
         updates = [row for row in updates if row["b_member_id"] in still]
         changed = [move for move in changed if move[0] in still]
-    table = cast(Table, Score.__table__)
     for shape in {tuple(update_row) for update_row in updates}:
         same = [update_row for update_row in updates if tuple(update_row) == shape]
-        await session.execute(
-            update(table)
-            .where(table.c.member_id == bindparam("b_member_id"))
-            .values({key: bindparam(key) for key in shape if key != "b_member_id"}),
-            same,
+        await run_prebuilt(
+            session, ("analytics.score_update", shape), _score_update_build(shape), same
         )
     await _follow_changes(session, changed)
 
@@ -490,15 +560,21 @@ async def _signal_counts(
     session: AsyncSession, today: date, member_ids: list[int] | None = None
 ) -> dict[int, dict[tuple[str, str], int]]:
     since = today - timedelta(days=advocates.SIGNAL_DAYS)
-    query = (
-        select(Daily.member_id, Daily.verb, func.sum(Daily.done), func.sum(Daily.received))
-        .where(Daily.day >= since, Daily.verb.in_(advocates.signal_verbs()))
-        .group_by(Daily.member_id, Daily.verb)
-    )
-    if member_ids is not None:
-        query = query.where(Daily.member_id.in_(member_ids))
+    found: Sequence[tuple[Any, ...]]
+    if member_ids is None:
+        found = (
+            await session.execute(
+                select(Daily.member_id, Daily.verb, func.sum(Daily.done), func.sum(Daily.received))
+                .where(Daily.day >= since, Daily.verb.in_(advocates.signal_verbs()))
+                .group_by(Daily.member_id, Daily.verb)
+            )
+        ).all()
+    else:
+        found = await read_prebuilt(
+            session, "analytics.signals", _signals_build, {"p_ids": member_ids, "p_since": since}
+        )
     counts: dict[int, dict[tuple[str, str], int]] = defaultdict(dict)
-    for mid, verb, done, received in (await session.execute(query)).all():
+    for mid, verb, done, received in found:
         counts[mid][(verb, "done")] = int(done or 0)
         counts[mid][(verb, "received")] = int(received or 0)
     return counts

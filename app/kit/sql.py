@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from typing import Any, TypeVar
 from weakref import WeakKeyDictionary
 
+from sqlalchemy import BigInteger, String, TypeDecorator, bindparam, inspect
 from sqlalchemy import exc as exc_
-from sqlalchemy import inspect
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.engine.result import IteratorResult, SimpleResultMetaData
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.sqltypes import NullType
+from sqlalchemy.sql.visitors import InternalTraversal
 
 T = TypeVar("T")
 
@@ -110,6 +115,69 @@ async def run_prebuilt(
     if plan.converts_rows:
         rows = [plan.convert(row) for row in rows]
     return IteratorResult(plan.metadata, iter(rows))
+
+
+async def read_prebuilt(
+    session: AsyncSession, key: Hashable, build: Callable[[Any], Any], params: dict[str, Any]
+) -> list[tuple[Any, ...]]:
+    """Every row of a :func:`prebuilt` read, as tuples of SQLAlchemy's values: on SQLite
+    straight from the driver (:func:`driver_rows`), elsewhere through :func:`execute_core`."""
+    statement = prebuilt(session, key, build)
+    stored = await driver_rows(session, key, statement, params)
+    if stored is None:
+        return [tuple(row) for row in (await execute_core(session, statement, params)).all()]
+    rows, convert = stored
+    return [convert(row) for row in rows]
+
+
+class IdList(TypeDecorator[list[int]]):
+    """A list of ids bound as one parameter (see :func:`in_ids`): a JSON array on SQLite, an
+    array on PostgreSQL."""
+
+    impl = String
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Any) -> Any:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(postgresql.ARRAY(BigInteger()))
+        return dialect.type_descriptor(String())
+
+    def process_bind_param(self, value: Iterable[int] | None, dialect: Any) -> Any:
+        ids = [int(one) for one in value or ()]
+        return ids if dialect.name == "postgresql" else json.dumps(ids)
+
+
+class _InIds(ColumnElement[Any]):
+    inherit_cache = True
+    type = NullType()
+    _traverse_internals = [  # noqa: RUF012 (SQLAlchemy's declaration, a list)
+        ("column", InternalTraversal.dp_clauseelement),
+        ("ids", InternalTraversal.dp_clauseelement),
+    ]
+
+    def __init__(self, column: Any, name: str) -> None:
+        self.column = column
+        self.ids = bindparam(name, type_=IdList())
+
+
+def in_ids(column: Any, name: str) -> Any:
+    """``column IN (the ids of parameter name)`` with the ids in one parameter, so the
+    statement's SQL is the same for any number of them: it is compiled once and can run on
+    SQLite's driver (:func:`run_prebuilt`, :func:`read_prebuilt`), where ``column.in_()``
+    is rewritten by SQLAlchemy for each list."""
+    return _InIds(column, name)
+
+
+@compiles(_InIds)
+def _in_ids_sqlite(element: _InIds, compiler: Any, **kw: Any) -> str:
+    column, ids = compiler.process(element.column, **kw), compiler.process(element.ids, **kw)
+    return f"{column} IN (SELECT value FROM json_each({ids}))"
+
+
+@compiles(_InIds, "postgresql")
+def _in_ids_postgresql(element: _InIds, compiler: Any, **kw: Any) -> str:
+    column, ids = compiler.process(element.column, **kw), compiler.process(element.ids, **kw)
+    return f"{column} = ANY({ids})"
 
 
 async def driver_rows(

@@ -237,3 +237,35 @@ async def test_reads_on_the_driver_give_sqlalchemys_values(database):
     assert isinstance(rows[0][1], str)  # as stored
     assert [convert(row) for row in rows] == expected
     assert expected[0][1].tzinfo is not None
+
+
+def _members_in(_insert):
+    return (
+        select(Member.id, Member.created_at)
+        .where(sql.in_ids(Member.id, "p_ids"))
+        .order_by(Member.id)
+    )
+
+
+async def test_a_list_of_ids_is_one_parameter_of_a_statement_built_once(database):
+    """``in_ids`` takes any number of ids in one parameter, so one compiled statement serves
+    lists of every length (on SQLite it runs on the driver); the rows are SQLAlchemy's
+    values, and only the listed members come back."""
+    members = [await make_member(database) for _ in range(3)]
+    first, second, third = (member.id for member in members)
+    async with database.transaction(write=False) as session:
+        found = {
+            len(ids): await sql.read_prebuilt(
+                session, "test.members_in", _members_in, {"p_ids": ids}
+            )
+            for ids in ([], [third], [third, first], [first, second, third, 10**9])
+        }
+    assert [[row[0] for row in rows] for rows in found.values()] == [
+        [],
+        [third],
+        [first, third],
+        [first, second, third],
+    ]
+    assert found[1][0][1] == members[2].created_at  # a datetime, as SQLAlchemy gives it
+    if database.is_sqlite:
+        assert _driver_plans("test.members_in") == [True]
