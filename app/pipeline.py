@@ -214,9 +214,26 @@ class RequestPipeline:
         response_started = False
         replaced = False
         try:
-            viewer = await self._load_viewer(
-                db_session, database, state, session_token, bearer, write=unsafe
-            )
+            if unsafe and database.is_sqlite:
+                # A write session takes SQLite's only write lock at its first statement, and
+                # writers queue for it (app.db). The viewer is read first, in a read-only
+                # transaction, as a read request reads it, so the lock is held for the
+                # request's own statements only: with two workers, a like held it a third
+                # longer for the lookup (bench/ANALYSIS.md, session 16). PostgreSQL locks
+                # rows, not the database, and reads it in the request's own transaction.
+                reading = database.session(write=False)
+                try:
+                    viewer = await self._load_viewer(
+                        reading, database, state, session_token, bearer, write=True
+                    )
+                finally:
+                    await _close_quietly(reading)
+                if viewer is not None:
+                    db_session.add(viewer)
+            else:
+                viewer = await self._load_viewer(
+                    db_session, database, state, session_token, bearer, write=unsafe
+                )
             if bearer is not None and viewer is None:
                 await db_session.rollback()
                 await self._error(

@@ -9,20 +9,22 @@ from sqlalchemy import bindparam, case, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kit import clock
-from app.kit.sql import run_prebuilt
+from app.kit.sql import read_prebuilt, run_prebuilt
 from app.models import RateLimit
+
+
+def _window_query(_insert: Any) -> Any:
+    return select(RateLimit.count, RateLimit.window_start).where(
+        RateLimit.key == bindparam("p_key")
+    )
 
 
 async def retry_after(session: AsyncSession, key: str, limit: int, window: int) -> int | None:
     """Seconds until ``key`` may act again, or None if it is under its limit."""
-    row = (
-        await session.execute(
-            select(RateLimit.count, RateLimit.window_start).where(RateLimit.key == key)
-        )
-    ).one_or_none()
-    if row is None:
+    rows = await read_prebuilt(session, "ratelimit.window", _window_query, {"p_key": key})
+    if not rows:
         return None
-    count, started = row
+    count, started = rows[0]
     now = clock.now()
     ends = started + timedelta(seconds=window)
     if ends <= now or count < limit:

@@ -3,6 +3,7 @@ stored hashed, scoped, revocable, last use shown, and rate limited per token."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import timedelta
 
@@ -10,7 +11,7 @@ from sqlalchemy import select, update
 
 from app.kit import clock
 from app.kit.security import sha256_hex
-from app.models import ApiToken
+from app.models import ApiToken, RateLimit
 
 TOKEN = re.compile(r'<code id="new-token">(kz_[A-Za-z0-9_-]+)</code>')
 
@@ -139,6 +140,31 @@ async def test_each_token_has_a_request_budget(
     # Another token, and the signed-in browser, have their own budgets.
     assert (await program.get("/api/v1/me", headers=bearer(second))).status_code == 200
     assert (await client.get("/api/v1/me")).status_code == 200
+
+
+async def test_concurrent_writes_cannot_overdraw_a_budget(
+    client, make_client, database, member_factory, login, settings, monkeypatch
+):
+    """Writes sent at once with one token are each counted in their own transaction: as many
+    succeed as the budget allows, the others are answered 429 and keep nothing they did."""
+    monkeypatch.setattr(settings, "api_token_requests_per_minute", 3)
+    member = await member_factory(locale="en")
+    await login(client, member)
+    token = await make_token(client, "bot", "write")
+    program = make_client()
+    bios = [f"bio {n}" for n in range(6)]
+    answers = await asyncio.gather(
+        *(program.patch("/api/v1/me", json={"bio": bio}, headers=bearer(token)) for bio in bios)
+    )
+    done = [bio for bio, answer in zip(bios, answers, strict=True) if answer.status_code == 200]
+    refused = [answer for answer in answers if answer.status_code == 429]
+    assert len(done) == 3
+    assert len(refused) == 3
+    assert all(int(answer.headers["Retry-After"]) >= 1 for answer in refused)
+    assert (await client.get("/api/v1/me")).json()["bio"] in done
+    async with database.transaction(write=False) as session:
+        counted = await session.scalar(select(RateLimit.count))
+    assert counted == 3
 
 
 async def test_last_use_follows_successful_requests_only(

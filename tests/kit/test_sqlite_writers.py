@@ -197,3 +197,42 @@ async def test_a_writer_waiting_past_the_busy_timeout_is_an_outage(settings, mon
     finally:
         release.set()
         await database.dispose()
+
+
+async def test_a_write_request_is_refused_without_waiting_for_the_writers_turn(
+    database, other_process, client, make_client, member_factory, login, settings, monkeypatch
+):
+    """A write request's viewer and its token's budget are read before its transaction takes
+    the write lock: while another process writes, a bad token is answered 401 and a spent
+    budget 429 at once, and a good request waits for the turn and then goes."""
+    from tests.integrations.test_tokens import bearer, make_token
+
+    monkeypatch.setattr(settings, "api_token_requests_per_minute", 1)
+    member = await member_factory(locale="en")
+    await login(client, member)
+    token = await make_token(client, "bot", "write")
+    spent = await make_token(client, "spent", "write")
+    program = make_client()
+    assert (
+        await program.patch("/api/v1/me", json={"bio": "x"}, headers=bearer(spent))
+    ).status_code == 200
+
+    fcntl.flock(other_process, fcntl.LOCK_EX)
+    try:
+        unknown = await asyncio.wait_for(
+            program.patch("/api/v1/me", json={"bio": "y"}, headers=bearer("kz_unknown")), 5
+        )
+        over = await asyncio.wait_for(
+            program.patch("/api/v1/me", json={"bio": "y"}, headers=bearer(spent)), 5
+        )
+        writing = asyncio.create_task(
+            program.patch("/api/v1/me", json={"bio": "waited"}, headers=bearer(token))
+        )
+        await _until(lambda: _waiting_on(other_process), "the write waiting for its turn")
+        assert not writing.done()
+    finally:
+        fcntl.flock(other_process, fcntl.LOCK_UN)
+    assert unknown.status_code == 401
+    assert over.status_code == 429
+    assert (await asyncio.wait_for(writing, 10)).status_code == 200
+    assert (await client.get("/api/v1/me")).json()["bio"] == "waited"
