@@ -14,7 +14,8 @@ from datetime import timedelta
 from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
 
-from sqlalchemy import Table, bindparam, delete, select, update
+from sqlalchemy import String, Table, bindparam, delete, literal, select, update
+from sqlalchemy import cast as sql_cast
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -27,7 +28,7 @@ from app.kit.errors import ServiceUnavailable
 from app.kit.flash import FLASH_COOKIE, read_flashes
 from app.kit.security import csrf_token_for, csrf_token_valid, new_token, sha256_hex
 from app.kit.sql import prebuilt, run_prebuilt
-from app.models import ApiToken, AuthSession, Member
+from app.models import ApiToken, AuthSession, Member, RateLimit
 
 logger = logging.getLogger(__name__)
 
@@ -110,11 +111,18 @@ def _limited(receive: Receive, limit: int) -> Receive:
     return limited_receive
 
 
-# The viewer's lookups, built once (they run on every request).
+# An API token's request budget: its row in rate_limits (app.integrations.ratelimit).
+TOKEN_BUDGET_PREFIX = "api-token:"
+
+
+# The viewer's lookups, built once (they run on every request). A token's lookup brings its
+# budget's row too, so a write is refused before it begins when the budget is spent.
 def _bearer_query(_insert: Any) -> Any:
+    budget_key = literal(TOKEN_BUDGET_PREFIX).concat(sql_cast(ApiToken.id, String))
     return (
-        select(ApiToken, Member)
+        select(ApiToken, Member, RateLimit.count, RateLimit.window_start)
         .join(Member, Member.id == ApiToken.member_id)
+        .outerjoin(RateLimit, RateLimit.key == budget_key)
         .where(ApiToken.token_hash == bindparam("p_hash"), ApiToken.revoked_at.is_(None))
     )
 
@@ -337,9 +345,11 @@ class RequestPipeline:
                 )
             ).one_or_none()
             if row is not None:
-                token, viewer = row
+                token, viewer, budget_count, budget_started = row
                 state["token_scopes"] = token.scope_set
                 state["api_token_id"] = token.id
+                if budget_started is not None:
+                    state["token_budget"] = (budget_count, budget_started)
                 if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
                     touch_token = token.id
         elif session_token:

@@ -2,16 +2,18 @@
 
 A pure ASGI middleware placed inside the request pipeline, so it sees the token the pipeline
 identified. Reads count in their own short write transaction (the request keeps its cheap
-read-only one). A write is refused at once if its token has used up its budget; otherwise it
-is counted in its own transaction as its last statement before the commit, and refused (429,
-nothing it did kept) if that count went over, so concurrent writes cannot overdraw the budget.
-Counted last, the count's row is locked only for the commit (PostgreSQL), and on SQLite the
-write lock is not taken before the request's own first statement.
+read-only one). A write is refused at once if its token had spent its budget when the
+pipeline looked the token up (the same statement reads both); otherwise it is counted in its
+own transaction as its last statement before the commit, and refused (429, nothing it did
+kept) if that count went over, so concurrent writes cannot overdraw the budget. Counted last,
+the count's row is locked only for the commit (PostgreSQL), and on SQLite the write lock is
+not taken before the request's own first statement.
 """
 
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -19,13 +21,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.config import Settings
 from app.db import get_database
 from app.kit import i18n, ratelimit
-from app.pipeline import SAFE_METHODS
+from app.pipeline import SAFE_METHODS, TOKEN_BUDGET_PREFIX
 
 WINDOW_SECONDS = 60
 
 
 def token_key(token_id: int) -> str:
-    return f"api-token:{token_id}"
+    return f"{TOKEN_BUDGET_PREFIX}{token_id}"
 
 
 class TokenRateLimit:
@@ -41,9 +43,8 @@ class TokenRateLimit:
             return
         limit = self.settings.api_token_requests_per_minute
         key = token_key(int(token_id))
-        database = get_database()
         if scope["method"] in SAFE_METHODS:
-            async with database.transaction() as session:
+            async with get_database().transaction() as session:
                 wait = await ratelimit.take(session, key, limit, WINDOW_SECONDS)
             if wait is None:
                 await self.app(scope, receive, send)
@@ -51,12 +52,10 @@ class TokenRateLimit:
             await _refuse(send, wait)
             return
         db = state["db"]
-        if database.is_sqlite:
-            # The request's session would take the write lock for this read.
-            async with database.session(write=False) as reading:
-                wait = await ratelimit.retry_after(reading, key, limit, WINDOW_SECONDS)
-        else:
-            wait = await ratelimit.retry_after(db, key, limit, WINDOW_SECONDS)
+        budget: tuple[int, datetime] | None = state.get("token_budget")
+        wait = None
+        if budget is not None:
+            wait = ratelimit.wait_left(budget[0], budget[1], limit, WINDOW_SECONDS)
         if wait is not None:
             await _refuse(send, wait)
             return

@@ -25,6 +25,12 @@ async def retry_after(session: AsyncSession, key: str, limit: int, window: int) 
     if not rows:
         return None
     count, started = rows[0]
+    return wait_left(count, started, limit, window)
+
+
+def wait_left(count: int, started: datetime, limit: int, window: int) -> int | None:
+    """Seconds until a key whose window began at ``started`` with ``count`` attempts may act
+    again, or None if it is under its limit."""
     now = clock.now()
     ends = started + timedelta(seconds=window)
     if ends <= now or count < limit:
