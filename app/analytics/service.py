@@ -234,9 +234,7 @@ async def refresh_pending(database: Database) -> int:
 
 
 def _dirty_members(limit: int) -> Any:
-    return (
-        select(Score.member_id).where(Score.dirty.is_(True)).order_by(Score.member_id).limit(limit)
-    )
+    return _dirty_build(None).params(p_limit=limit)
 
 
 # The batch's statements are built once (app.kit.sql.prebuilt) and take the members as one
