@@ -250,6 +250,16 @@ def _dirty_build(_insert: Any) -> Any:
     )
 
 
+# A member's columns that MemberFacts holds, in its order.
+_FACT_COLUMNS = (
+    Member.id,
+    Member.created_at,
+    Member.lifetime_points,
+    Member.silenced_until,
+    Member.suspended_until,
+)
+
+
 class _FactsRow(NamedTuple):
     id: int
     created_at: datetime
@@ -267,11 +277,7 @@ class _FactsRow(NamedTuple):
 def _facts_build(_insert: Any) -> Any:
     return (
         select(
-            Member.id,
-            Member.created_at,
-            Member.lifetime_points,
-            Member.silenced_until,
-            Member.suspended_until,
+            *_FACT_COLUMNS,
             Member.role,
             Score.heat_base,
             Score.last_active_day,
@@ -820,13 +826,7 @@ async def recompute_all(session: AsyncSession, today: date | None = None) -> int
         MemberFacts(*row)
         for row in (
             await session.execute(
-                select(
-                    Member.id,
-                    Member.created_at,
-                    Member.lifetime_points,
-                    Member.silenced_until,
-                    Member.suspended_until,
-                )
+                select(*_FACT_COLUMNS)
                 .where(Member.role.in_(policy.POPULATION_ROLES))
                 .order_by(Member.id)
             )
