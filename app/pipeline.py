@@ -16,6 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from sqlalchemy import String, Table, bindparam, delete, literal, select, update
 from sqlalchemy import cast as sql_cast
+from sqlalchemy.orm import joinedload
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -115,15 +116,26 @@ def _limited(receive: Receive, limit: int) -> Receive:
 TOKEN_BUDGET_PREFIX = "api-token:"
 
 
-# The viewer's lookups, built once (they run on every request). A token's lookup brings its
-# budget's row too, so a write is refused before it begins when the budget is spent.
+# The viewer's lookups, built once (they run on every request). The viewer's avatar comes in
+# the same statement (joined): its default, an IN query after each statement that loads
+# members, cost a fifth of the lookup even for members without one. A token's lookup brings
+# only the token's columns it needs, and its budget's row, so a write is refused before it
+# begins when the budget is spent.
 def _bearer_query(_insert: Any) -> Any:
     budget_key = literal(TOKEN_BUDGET_PREFIX).concat(sql_cast(ApiToken.id, String))
     return (
-        select(ApiToken, Member, RateLimit.count, RateLimit.window_start)
+        select(
+            ApiToken.id,
+            ApiToken.scopes,
+            ApiToken.last_used_at,
+            Member,
+            RateLimit.count,
+            RateLimit.window_start,
+        )
         .join(Member, Member.id == ApiToken.member_id)
         .outerjoin(RateLimit, RateLimit.key == budget_key)
         .where(ApiToken.token_hash == bindparam("p_hash"), ApiToken.revoked_at.is_(None))
+        .options(joinedload(Member.avatar))
     )
 
 
@@ -132,6 +144,7 @@ def _session_query(_insert: Any) -> Any:
         select(AuthSession, Member)
         .join(Member, Member.id == AuthSession.member_id)
         .where(AuthSession.token_hash == bindparam("p_hash"))
+        .options(joinedload(Member.avatar))
     )
 
 
@@ -345,13 +358,13 @@ class RequestPipeline:
                 )
             ).one_or_none()
             if row is not None:
-                token, viewer, budget_count, budget_started = row
-                state["token_scopes"] = token.scope_set
-                state["api_token_id"] = token.id
+                token_id, scopes, last_used_at, viewer, budget_count, budget_started = row
+                state["token_scopes"] = ApiToken.scopes_of(scopes)
+                state["api_token_id"] = token_id
                 if budget_started is not None:
                     state["token_budget"] = (budget_count, budget_started)
-                if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
-                    touch_token = token.id
+                if last_used_at is None or now - last_used_at > timedelta(minutes=1):
+                    touch_token = token_id
         elif session_token:
             token_hash = sha256_hex(session_token)
             row = (

@@ -24,6 +24,7 @@ class ApiToken(IdMixin, Base):
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
 
-    @property
-    def scope_set(self) -> frozenset[str]:
-        return frozenset(self.scopes.split())
+    @staticmethod
+    def scopes_of(scopes: str) -> frozenset[str]:
+        """The scopes a token's ``scopes`` column grants."""
+        return frozenset(scopes.split())

@@ -4,28 +4,11 @@ member and how many they entered recently, in a fixed number of queries."""
 from __future__ import annotations
 
 import re
-from contextlib import contextmanager
 from typing import Any
-
-from sqlalchemy import event
 
 from app.models import Role
 from tests.campaigns.helpers import create_campaign
-
-
-@contextmanager
-def counting(database: Any) -> Any:
-    statements: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        statements.append(statement)
-
-    engine = database.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
+from tests.statements import counting
 
 
 def _text(html: str) -> str:

@@ -2,26 +2,10 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
-from sqlalchemy import event, select, update
+from sqlalchemy import select, update
 
 from app.models import Post
-
-
-@contextmanager
-def counting(database):
-    statements: list[str] = []
-
-    def count(_conn, _cursor, statement, *_args):
-        statements.append(statement)
-
-    engine = database.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
+from tests.statements import counting
 
 
 async def test_topic_page_and_lists_have_no_n_plus_one(

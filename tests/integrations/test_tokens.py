@@ -4,7 +4,6 @@ stored hashed, scoped, revocable, last use shown, and rate limited per token."""
 from __future__ import annotations
 
 import asyncio
-import re
 from datetime import timedelta
 
 from sqlalchemy import select, update
@@ -12,20 +11,7 @@ from sqlalchemy import select, update
 from app.kit import clock
 from app.kit.security import sha256_hex
 from app.models import ApiToken, RateLimit
-
-TOKEN = re.compile(r'<code id="new-token">(kz_[A-Za-z0-9_-]+)</code>')
-
-
-async def make_token(client, name: str, scope: str) -> str:
-    page = await client.submit("/settings/tokens", {"name": name, "scope": scope})
-    assert page.status_code == 200
-    match = TOKEN.search(page.text)
-    assert match, "the new token is shown once"
-    return match.group(1)
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
+from tests.integrations.helpers import TOKEN, bearer, make_token
 
 
 async def test_create_use_and_revoke(client, make_client, database, member_factory, login):

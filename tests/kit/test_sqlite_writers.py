@@ -205,7 +205,7 @@ async def test_a_write_request_is_refused_without_waiting_for_the_writers_turn(
     """A write request's viewer and its token's budget are read before its transaction takes
     the write lock: while another process writes, a bad token is answered 401 and a spent
     budget 429 at once, and a good request waits for the turn and then goes."""
-    from tests.integrations.test_tokens import bearer, make_token
+    from tests.integrations.helpers import bearer, make_token
 
     monkeypatch.setattr(settings, "api_token_requests_per_minute", 1)
     member = await member_factory(locale="en")

@@ -10,6 +10,8 @@ from sqlalchemy import select
 from app.kit.templating import environment
 from app.models import Member, Upload, UploadPurpose
 from app.uploads import service
+from tests.integrations.helpers import bearer, make_token
+from tests.statements import counting
 from tests.uploads.images import image_bytes, opened, post_upload, stored_files
 
 AVATAR = re.compile(r'<img class="avatar avatar-large" src="(/uploads/[A-Za-z0-9_-]{24}\.\w+)"')
@@ -134,3 +136,28 @@ async def test_remove_avatar_says_whether_there_was_one(database, fan):
         assert member.avatar.id == upload.id
         assert await service.remove_avatar(session, member)
         assert not await service.remove_avatar(session, member)
+
+
+async def test_the_viewers_avatar_comes_with_their_own_lookup(client, make_client, database, fan):
+    """A signed-in member is looked up on every request, with their avatar in the same
+    statement: having one costs no query of its own, by cookie or by API token."""
+    token = await make_token(client, "avatar check", "read")
+    program = make_client()
+
+    async def statements_of_requests() -> tuple[int, int, str]:
+        await client.get("/settings")  # the day's first visit and the like are written first
+        await program.get("/api/v1/me", headers=bearer(token))
+        with counting(database) as by_cookie:
+            page = await client.get("/settings")
+        with counting(database) as by_token:
+            me = await program.get("/api/v1/me", headers=bearer(token))
+        assert page.status_code == me.status_code == 200
+        return len(by_cookie), len(by_token), page.text
+
+    cookie_before, token_before, page = await statements_of_requests()
+    assert "You have no avatar yet." in page
+    await post_upload(client, image_bytes("PNG", (64, 64)), "me.png", url="/settings/avatar")
+    [upload] = await _avatar_rows(database)
+    cookie_after, token_after, page = await statements_of_requests()
+    assert f'src="{upload.url}" alt="Your avatar"' in page
+    assert (cookie_after, token_after) == (cookie_before, token_before)

@@ -1,0 +1,28 @@
+"""Counting the SQL statements a piece of work sends, on every engine of the app's database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import event
+
+
+@contextmanager
+def counting(database: Any) -> Iterator[list[str]]:
+    """The statements sent while the block runs, reads and writes alike (SQLite reads go
+    through an engine of their own)."""
+    statements: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    engines = {id(e.sync_engine): e.sync_engine for e in (database.engine, database.read_engine)}
+    for engine in engines.values():
+        event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        for engine in engines.values():
+            event.remove(engine, "before_cursor_execute", count)
