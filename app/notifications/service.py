@@ -15,7 +15,7 @@ from typing import Any, Protocol, cast
 
 from sqlalchemy import Integer, Table, bindparam, case, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm import joinedload, make_transient_to_detached
 
 from app.activity import verbs
 from app.activity.service import subscribe
@@ -24,7 +24,15 @@ from app.db import after_commit
 from app.kit import clock, i18n
 from app.kit.errors import Invalid, NotFound
 from app.kit.security import sign_value, unsign_value
-from app.kit.sql import insert, loaded, prebuilt, run_prebuilt, sync_loaded
+from app.kit.sql import (
+    in_ids,
+    insert,
+    loaded,
+    prebuilt,
+    read_prebuilt,
+    run_prebuilt,
+    sync_loaded,
+)
 from app.kit.templating import render_string
 from app.live.broker import may_reach, member_channel, publish
 from app.models import Activity, Member, Notification, NotificationPreference
@@ -77,16 +85,28 @@ async def preferences(
     result = {member_id: {**kinds.DEFAULTS, kinds.DIGEST: "off"} for member_id in member_ids}
     if not member_ids:
         return result
-    rows = await session.execute(
-        select(
-            NotificationPreference.member_id,
-            NotificationPreference.kind,
-            NotificationPreference.channel,
-        ).where(NotificationPreference.member_id.in_(member_ids))
+    rows = await read_prebuilt(
+        session, "notifications.preferences", _preferences_query, {"p_ids": list(member_ids)}
     )
     for member_id, kind, channel in rows:
         result[member_id][kind] = channel
     return result
+
+
+# The members a notification goes to and their choices, in statements built once with the ids
+# as one parameter (app.kit.sql.in_ids), and the members' avatars joined: through the ORM
+# with IN lists and the avatar's own IN query, these two made a like that starts a post's
+# "liked your post" row cost a third more than one that adds to it.
+def _preferences_query(_insert: Any) -> Any:
+    return select(
+        NotificationPreference.member_id,
+        NotificationPreference.kind,
+        NotificationPreference.channel,
+    ).where(in_ids(NotificationPreference.member_id, "p_ids"))
+
+
+def _members_query(_insert: Any) -> Any:
+    return select(Member).where(in_ids(Member.id, "p_ids")).options(joinedload(Member.avatar))
 
 
 async def set_preference(session: AsyncSession, member_id: int, kind: str, channel: str) -> None:
@@ -254,7 +274,9 @@ async def _members(session: AsyncSession, ids: Sequence[int]) -> dict[int, Membe
         else:
             missing.append(member_id)
     if missing:
-        rows = await session.execute(select(Member).where(Member.id.in_(missing)))
+        rows = await session.execute(
+            prebuilt(session, "notifications.members", _members_query), {"p_ids": missing}
+        )
         found.update({member.id: member for member in rows.scalars()})
     return found
 

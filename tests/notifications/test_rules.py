@@ -4,6 +4,10 @@ moderator notices; never the actor, never about a topic the recipient may not se
 from __future__ import annotations
 
 from app.activity import verbs
+from app.models import Member
+from app.notifications import kinds
+from app.notifications import service as notifications
+from app.uploads import service as uploads
 from tests.notifications.helpers import (
     like,
     make_topic,
@@ -12,6 +16,8 @@ from tests.notifications.helpers import (
     reply,
     unread_of,
 )
+from tests.statements import counting
+from tests.uploads.images import image_bytes
 
 
 async def test_reply_to_my_topic_shows_in_the_bell_and_the_list(
@@ -221,3 +227,33 @@ async def test_an_opened_campaign_tells_its_audience(client, database, member_fa
     mine = await notifications_of(database, fans[0])
     opened = await client.get(f"/notifications/{mine[0].id}/open")
     assert opened.headers["location"] == f"/campaigns/{campaign.id}"
+
+
+async def test_telling_members_with_avatars_and_their_own_choices_costs_no_extra_statement(
+    database, member_factory
+):
+    """The members told and their choices are read in one statement each, avatars included,
+    however many are told and whatever they chose."""
+    author = await member_factory(locale="en")
+    replier = await member_factory(locale="en")
+    plain = [await member_factory(locale="en") for _ in range(2)]
+    pictured = [await member_factory(locale="en") for _ in range(2)]
+    quiet = await member_factory(locale="en")
+    async with database.transaction() as session:
+        for member in pictured:
+            loaded = await session.get(Member, member.id)
+            assert loaded is not None
+            await uploads.set_avatar(session, loaded, image_bytes("PNG"))
+        await notifications.set_preference(session, quiet.id, kinds.MENTION, kinds.OFF)
+    topic = await make_topic(database, author)
+    await reply(database, replier, topic)  # the replier's first reply of the day, uncounted
+
+    with counting(database) as without_avatars:
+        await reply(database, replier, topic, mentions=[m.id for m in plain])
+    with counting(database) as with_avatars:
+        await reply(database, replier, topic, mentions=[m.id for m in [*pictured, quiet]])
+
+    assert len(with_avatars) == len(without_avatars)
+    for member in [*plain, *pictured]:
+        assert [n.kind for n in await notifications_of(database, member)] == ["mention"]
+    assert await notifications_of(database, quiet) == []
