@@ -22,6 +22,7 @@ from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from app import db as app_db
 from app.db import database_unavailable
 from app.models import Category
+from tests.integrations.helpers import bearer, make_token
 
 
 @pytest.fixture(autouse=True)
@@ -205,8 +206,6 @@ async def test_a_write_request_is_refused_without_waiting_for_the_writers_turn(
     """A write request's viewer and its token's budget are read before its transaction takes
     the write lock: while another process writes, a bad token is answered 401 and a spent
     budget 429 at once, and a good request waits for the turn and then goes."""
-    from tests.integrations.helpers import bearer, make_token
-
     monkeypatch.setattr(settings, "api_token_requests_per_minute", 1)
     member = await member_factory(locale="en")
     await login(client, member)
