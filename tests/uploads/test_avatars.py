@@ -145,7 +145,8 @@ async def test_the_viewers_avatar_comes_with_their_own_lookup(client, make_clien
     program = make_client()
 
     async def statements_of_requests() -> tuple[int, int, str]:
-        await client.get("/settings")  # the day's first visit and the like are written first
+        # Uncounted: the day's first visit and the token's first use write rows of their own.
+        await client.get("/settings")
         await program.get("/api/v1/me", headers=bearer(token))
         with counting(database) as by_cookie:
             page = await client.get("/settings")
