@@ -8,6 +8,9 @@ Python checks for objects already loaded (notifications and live events call
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import NamedTuple, Protocol
+
 from sqlalchemy import ColumnElement, and_, func, or_, true
 
 from app.kit.errors import Forbidden, NotFound, Unauthorized
@@ -45,6 +48,44 @@ def _passes(level: str, threshold: int | None, viewer: Member | None) -> bool:
     return False
 
 
+class Gated(Protocol):
+    """What the access rules read of a category: a loaded one, or its columns."""
+
+    @property
+    def visibility(self) -> str: ...
+
+    @property
+    def min_rank_threshold(self) -> int | None: ...
+
+
+class TopicState(moderation.Moderated, Protocol):
+    """What the visibility rules read of a topic: a loaded one, or its columns."""
+
+    @property
+    def deleted_at(self) -> datetime | None: ...
+
+
+# A hot path may read these columns instead of loading objects (a like, a notification's
+# topic): the checks below take either.
+STATE_COLUMNS = ("author_id", "hidden_at", "needs_approval", "deleted_at")
+
+
+class StateColumns(NamedTuple):
+    """A post's or topic's :data:`STATE_COLUMNS`."""
+
+    author_id: int
+    hidden_at: datetime | None
+    needs_approval: bool
+    deleted_at: datetime | None
+
+
+class GateColumns(NamedTuple):
+    """A category's columns that the access rules read."""
+
+    visibility: str
+    min_rank_threshold: int | None
+
+
 # --- SQL conditions ---------------------------------------------------------------------------
 
 
@@ -75,12 +116,12 @@ def visible_topics(viewer: Member | None) -> ColumnElement[bool]:
 # --- checks on loaded objects -----------------------------------------------------------------
 
 
-def can_see_category(viewer: Member | None, category: Category) -> bool:
+def can_see_category(viewer: Member | None, category: Gated) -> bool:
     return _passes(category.visibility, category.min_rank_threshold, viewer)
 
 
 def can_see_topic(
-    viewer: Member | None, topic_category: Category, topic: Topic | None = None
+    viewer: Member | None, topic_category: Gated, topic: TopicState | None = None
 ) -> bool:
     """May ``viewer`` see a topic in ``topic_category``? Notifications and live events ask this
     before telling anyone about a topic or post. A deleted topic stays visible to staff only."""

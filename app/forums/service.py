@@ -8,11 +8,11 @@ the same transaction, and counters on topics and categories change with the rows
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import bindparam, case, delete, or_, select, text, update
+from sqlalchemy import Table, bindparam, case, delete, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -25,7 +25,14 @@ from app.kit import clock
 from app.kit.errors import Conflict, Forbidden, Invalid, NotFound
 from app.kit.i18n import lazy_gettext
 from app.kit.security import sha256_hex
-from app.kit.sql import dialect_name, insert, prebuilt, run_prebuilt, sync_loaded
+from app.kit.sql import (
+    dialect_name,
+    insert,
+    prebuilt,
+    read_prebuilt,
+    run_prebuilt,
+    sync_loaded,
+)
 from app.models import (
     SEARCH_TABLE,
     Category,
@@ -60,9 +67,11 @@ def _bump_update(model: Any, names: tuple[str, ...]) -> Callable[[Any], Any]:
     return build
 
 
-async def _bump(session: AsyncSession, model: Any, row_id: int, **deltas: int) -> None:
+async def _bump(
+    session: AsyncSession, model: Any, row_id: int, **deltas: int
+) -> Mapping[str, Any] | None:
     """Add to a row's counters (atomically, in the database); a copy of the row loaded in the
-    session shows the new counts."""
+    session shows the new counts. Returns the new counts (None if the row is gone)."""
     names = tuple(sorted(deltas))
     params: dict[str, Any] = {f"p_{name}": delta for name, delta in deltas.items()}
     params["p_id"] = row_id
@@ -71,8 +80,11 @@ async def _bump(session: AsyncSession, model: Any, row_id: int, **deltas: int) -
             session, ("forums.bump", model, names), _bump_update(model, names), params
         )
     ).one_or_none()
-    if row is not None:
-        sync_loaded(session, model, row_id, row._mapping)
+    if row is None:
+        return None
+    counts: Mapping[str, Any] = row._mapping
+    sync_loaded(session, model, row_id, counts)
+    return counts
 
 
 async def _cook(
@@ -513,16 +525,56 @@ async def moderate_topic(
 # --- likes ----------------------------------------------------------------------------------
 
 
-async def _likeable(
-    session: AsyncSession, viewer: Member, post_id: int
-) -> tuple[Post, queries.TopicContext]:
+class _LikeTarget(NamedTuple):
+    post_id: int
+    like_count: int
+    post: policy.StateColumns
+    topic_id: int
+    topic: policy.StateColumns
+    category_id: int
+    category: policy.GateColumns
+
+
+def _like_target_query(_insert: Any) -> Any:
+    return (
+        select(
+            Post.like_count,
+            *(getattr(Post, name) for name in policy.STATE_COLUMNS),
+            Topic.id,
+            *(getattr(Topic, name) for name in policy.STATE_COLUMNS),
+            Category.id,
+            Category.visibility,
+            Category.min_rank_threshold,
+        )
+        .join(Topic, Topic.id == Post.topic_id)
+        .join(Category, Category.id == Topic.category_id)
+        .where(Post.id == bindparam("p_post"))
+    )
+
+
+async def _likeable(session: AsyncSession, viewer: Member, post_id: int) -> _LikeTarget:
+    """The post a like or unlike lands on, with the same rules as :func:`writable_post`,
+    read as columns: loading the post, its topic and its category as objects cost a
+    sixteenth of a like, and a like changes none of them through the ORM."""
     moderation.check_can_participate(viewer)
-    post, context = await writable_post(session, viewer, post_id)
-    if post.deleted_at is not None or context.topic.deleted_at is not None:
+    rows = await read_prebuilt(
+        session, "forums.like_target", _like_target_query, {"p_post": post_id}
+    )
+    if not rows:
+        raise NotFound()
+    like_count, *columns = rows[0]
+    post = policy.StateColumns(*columns[0:4])
+    topic_id, topic = columns[4], policy.StateColumns(*columns[5:9])
+    category_id, category = columns[9], policy.GateColumns(*columns[10:12])
+    if not policy.can_see_topic(viewer, category, topic) or not moderation.can_see_post(
+        viewer, post
+    ):
+        raise NotFound()
+    if post.deleted_at is not None or topic.deleted_at is not None:
         raise Conflict(lazy_gettext("This post was removed."))
     if post.author_id == viewer.id:
         raise Forbidden(lazy_gettext("You cannot like your own post."))
-    return post, context
+    return _LikeTarget(post_id, like_count, post, topic_id, topic, category_id, category)
 
 
 def _like_insert(insert_: Any) -> Any:
@@ -534,52 +586,56 @@ def _like_insert(insert_: Any) -> Any:
     )
 
 
+def _like_delete(_insert: Any) -> Any:
+    table = cast(Table, PostLike.__table__)
+    return (
+        delete(table)
+        .where(table.c.post_id == bindparam("post_id"), table.c.member_id == bindparam("member_id"))
+        .returning(table.c.post_id)
+    )
+
+
+async def _count_like(
+    session: AsyncSession, viewer: Member, target: _LikeTarget, verb: str, delta: int
+) -> int:
+    """Move the post's and topic's like counters and record the like (or its undoing);
+    returns the post's new like count."""
+    post = await _bump(session, Post, target.post_id, like_count=delta)
+    await _bump(session, Topic, target.topic_id, like_count=delta)
+    await activity.record(
+        session,
+        verb,
+        actor_id=viewer.id,
+        recipient_id=target.post.author_id,
+        subject=("post", target.post_id),
+        data={"topic_id": target.topic_id, "category_id": target.category_id},
+    )
+    return int(post["like_count"]) if post is not None else target.like_count
+
+
 async def like_post(session: AsyncSession, viewer: Member, post_id: int) -> tuple[bool, int]:
     """Like a post once; liking again changes nothing. Returns (liked, like count)."""
-    post, context = await _likeable(session, viewer, post_id)
+    target = await _likeable(session, viewer, post_id)
+    params = {"post_id": target.post_id, "member_id": viewer.id}
     created = (
         await run_prebuilt(
-            session,
-            "forums.like",
-            _like_insert,
-            {"post_id": post.id, "member_id": viewer.id, "created_at": clock.now()},
+            session, "forums.like", _like_insert, {**params, "created_at": clock.now()}
         )
     ).scalar_one_or_none()
-    if created is not None:
-        await _bump(session, Post, post.id, like_count=1)
-        await _bump(session, Topic, context.topic.id, like_count=1)
-        await activity.record(
-            session,
-            verbs.LIKE_GIVEN,
-            actor_id=viewer.id,
-            recipient_id=post.author_id,
-            subject=("post", post.id),
-            data={"topic_id": context.topic.id, "category_id": context.category.id},
-        )
-    return True, post.like_count
+    if created is None:
+        return True, target.like_count
+    return True, await _count_like(session, viewer, target, verbs.LIKE_GIVEN, 1)
 
 
 async def unlike_post(session: AsyncSession, viewer: Member, post_id: int) -> tuple[bool, int]:
-    post, context = await _likeable(session, viewer, post_id)
+    target = await _likeable(session, viewer, post_id)
+    params = {"post_id": target.post_id, "member_id": viewer.id}
     removed = (
-        await session.execute(
-            delete(PostLike)
-            .where(PostLike.post_id == post.id, PostLike.member_id == viewer.id)
-            .returning(PostLike.post_id)
-        )
+        await run_prebuilt(session, "forums.unlike", _like_delete, params)
     ).scalar_one_or_none()
-    if removed is not None:
-        await _bump(session, Post, post.id, like_count=-1)
-        await _bump(session, Topic, context.topic.id, like_count=-1)
-        await activity.record(
-            session,
-            verbs.LIKE_UNDONE,
-            actor_id=viewer.id,
-            recipient_id=post.author_id,
-            subject=("post", post.id),
-            data={"topic_id": context.topic.id, "category_id": context.category.id},
-        )
-    return False, post.like_count
+    if removed is None:
+        return False, target.like_count
+    return False, await _count_like(session, viewer, target, verbs.LIKE_UNDONE, -1)
 
 
 # --- accepted answers (used by Q&A and by removals) -------------------------------------------

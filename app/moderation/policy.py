@@ -8,6 +8,8 @@ into every list so hidden or unapproved content never leaves the database for no
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import ColumnElement, and_, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -55,6 +57,20 @@ def suspended_message(member: Member) -> str:
 # --- hidden content -------------------------------------------------------------------------
 
 
+class Moderated(Protocol):
+    """What the visibility rules read of a post or topic: a loaded object, or the columns a
+    hot write path reads instead (app.forums.service's likes)."""
+
+    @property
+    def author_id(self) -> int: ...
+
+    @property
+    def hidden_at(self) -> datetime | None: ...
+
+    @property
+    def needs_approval(self) -> bool: ...
+
+
 def sees_hidden(viewer: Member | None) -> bool:
     return viewer is not None and viewer.can_moderate
 
@@ -79,7 +95,7 @@ def visible_topics(viewer: Member | None) -> ColumnElement[bool]:
     return and_(Topic.hidden_at.is_(None), approved)
 
 
-def can_see_post(viewer: Member | None, post: Post) -> bool:
+def can_see_post(viewer: Member | None, post: Moderated) -> bool:
     if sees_hidden(viewer):
         return True
     if post.hidden_at is not None:
@@ -87,7 +103,7 @@ def can_see_post(viewer: Member | None, post: Post) -> bool:
     return not post.needs_approval or (viewer is not None and viewer.id == post.author_id)
 
 
-def can_see_topic_state(viewer: Member | None, topic: Topic) -> bool:
+def can_see_topic_state(viewer: Member | None, topic: Moderated) -> bool:
     if sees_hidden(viewer):
         return True
     if topic.hidden_at is not None:

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.kit.sql import loaded
+from app.kit.sql import loaded, read_prebuilt
 from app.models import Category, Member, Topic
+
+if TYPE_CHECKING:
+    from app.forums.policy import Gated, TopicState
 
 
 @dataclass(frozen=True)
@@ -18,29 +22,48 @@ class TopicFacts:
 
     id: int
     title: str
-    category: Category
-    topic: Topic
+    category: Gated
+    topic: TopicState
+
+
+def _facts_query(_insert: Any) -> Any:
+    from app.forums.policy import STATE_COLUMNS
+
+    return (
+        select(
+            Topic.title,
+            *(getattr(Topic, name) for name in STATE_COLUMNS),
+            Category.visibility,
+            Category.min_rank_threshold,
+        )
+        .join(Category, Category.id == Topic.category_id)
+        .where(Topic.id == bindparam("p_topic"))
+    )
 
 
 async def topic_facts(session: AsyncSession, topic_id: int | None) -> TopicFacts | None:
     if topic_id is None:
         return None
-    # The write paths that notify have usually loaded the topic and its category already.
+    # The write paths that notify have usually loaded the topic and its category already;
+    # a like reads only columns (app.forums.service), and so does this.
     topic = loaded(session, Topic, topic_id)
     category = loaded(session, Category, topic.category_id) if topic is not None else None
     if topic is not None and category is not None:
         return TopicFacts(id=topic.id, title=topic.title, category=category, topic=topic)
-    row = (
-        await session.execute(
-            select(Topic, Category)
-            .join(Category, Category.id == Topic.category_id)
-            .where(Topic.id == topic_id)
-        )
-    ).one_or_none()
-    if row is None:
+    from app.forums.policy import GateColumns, StateColumns
+
+    rows = await read_prebuilt(
+        session, "notifications.topic_facts", _facts_query, {"p_topic": topic_id}
+    )
+    if not rows:
         return None
-    topic, category = row
-    return TopicFacts(id=topic.id, title=topic.title, category=category, topic=topic)
+    title, *columns = rows[0]
+    return TopicFacts(
+        id=topic_id,
+        title=title,
+        category=GateColumns(*columns[4:6]),
+        topic=StateColumns(*columns[0:4]),
+    )
 
 
 def can_see(member: Member, facts: TopicFacts) -> bool:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app.activity import verbs
 from app.forums.queries import POSTS_PER_PAGE
+from app.kit import clock
 from app.models import Activity, Post, Topic, TopicRead, TopicView
 
 
@@ -104,3 +106,45 @@ async def test_likes_once_not_own_and_undo(client, member_factory, login, forum)
         (verbs.LIKE_UNDONE, fan.id, author.id),
     ]
     assert given[0][3] == {"topic_id": topic.id, "category_id": category.id}
+
+
+async def test_likes_follow_the_posts_moderation_and_removal(
+    client, make_client, database, member_factory, login, forum
+):
+    category = await forum.category()
+    author = await member_factory()
+    topic = await forum.topic(author, category)
+    hidden, pending, removed, open_ = [
+        await forum.reply(author, topic, body=f"Post {name}")
+        for name in ("hidden", "pending", "removed", "open")
+    ]
+    now = clock.now()
+    async with database.transaction() as session:
+        await session.execute(update(Post).where(Post.id == hidden.id).values(hidden_at=now))
+        await session.execute(update(Post).where(Post.id == pending.id).values(needs_approval=True))
+        await session.execute(update(Post).where(Post.id == removed.id).values(deleted_at=now))
+
+    fan = await member_factory()
+    await login(client, fan)
+
+    def like(post_id: int) -> Any:
+        return client.send_json("PUT", f"/api/v1/posts/{post_id}/like")
+
+    assert (await like(hidden.id)).status_code == 404
+    assert (await like(pending.id)).status_code == 404
+    gone = await like(removed.id)
+    assert gone.status_code == 409
+    assert "removed" in gone.text
+    assert (await like(open_.id)).json()["like_count"] == 1
+    taken_back = await client.send_json("DELETE", f"/api/v1/posts/{open_.id}/like")
+    assert taken_back.json() == {"post_id": open_.id, "liked": False, "like_count": 0}
+    again = await client.send_json("DELETE", f"/api/v1/posts/{open_.id}/like")
+    assert again.json()["like_count"] == 0
+
+    moderator = make_client("10.0.0.9")
+    await login(moderator, await member_factory(role="moderator"))
+    seen = await moderator.send_json("PUT", f"/api/v1/posts/{hidden.id}/like")
+    assert seen.json() == {"post_id": hidden.id, "liked": True, "like_count": 1}
+    counts = await forum.rows(select(Post.id, Post.like_count).where(Post.topic_id == topic.id))
+    assert {post_id: count for post_id, count in counts if count} == {hidden.id: 1}
+    assert (await forum.get(Topic, topic.id)).like_count == 1
