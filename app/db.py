@@ -45,7 +45,7 @@ from sqlalchemy.pool import NullPool
 from sqlalchemy.util import await_only
 
 from app.config import Settings
-from app.kit.sqlite_driver import InlineConnection, sqlite_url
+from app.kit.sqlite_driver import InlineConnection, OneTripConnection, sqlite_url
 
 logger = logging.getLogger(__name__)
 AfterCommit = Callable[[], Awaitable[None]]
@@ -131,9 +131,16 @@ class _WriterQueue:
             turn = self._turns[loop] = _Turn(self._lock_path)
         await_only(turn.take(BUSY_TIMEOUT_SECONDS))
         self._holders[id(dbapi_connection)] = turn
+        if isinstance(dbapi_connection, OneTripConnection):
+            # The other processes' writers go on as soon as the COMMIT is done, in the
+            # connection's thread: not once this event loop gets back to the transaction,
+            # behind the other requests it has in hand (2 workers: likes ...).
+            dbapi_connection.after_commit = turn.release_file
 
     def release(self, dbapi_connection: Any) -> None:
         turn = self._holders.pop(id(dbapi_connection), None)
+        if isinstance(dbapi_connection, OneTripConnection):
+            dbapi_connection.after_commit = None
         if turn is not None:
             turn.release_file()
             turn.lock.release()

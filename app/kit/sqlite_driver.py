@@ -52,6 +52,7 @@ from sqlalchemy.dialects.sqlite.aiosqlite import (
     SQLiteDialect_aiosqlite,
 )
 from sqlalchemy.engine import make_url
+from sqlalchemy.util import await_
 
 DRIVER = "kizuna_aiosqlite"
 INLINE_DRIVER = "kizuna_aiosqlite_inline"
@@ -126,7 +127,9 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
 class OneTripConnection(AsyncAdapt_aiosqlite_connection):
     # holds_write_lock: whether the open transaction began with BEGIN IMMEDIATE (read while
     # in_transaction). busy_ms: the connection's busy timeout, read at its first BEGIN.
-    __slots__ = ("busy_ms", "holds_write_lock")
+    # after_commit: called in the connection's thread as soon as the open transaction's
+    # COMMIT succeeds (app.db lets other processes' writers go on there).
+    __slots__ = ("after_commit", "busy_ms", "holds_write_lock")
     _cursor_cls = OneTripCursor
     inline = False
 
@@ -134,6 +137,23 @@ class OneTripConnection(AsyncAdapt_aiosqlite_connection):
         super().__init__(dbapi, connection)
         self.holds_write_lock = False
         self.busy_ms: int | None = None
+        self.after_commit: Callable[[], None] | None = None
+
+    def commit(self) -> None:
+        then, self.after_commit = self.after_commit, None
+        if then is None or not self._connection._connection:
+            super().commit()
+            return
+        conn = self._connection._conn
+
+        def commit_then() -> None:
+            conn.commit()
+            then()
+
+        try:
+            await_(self._connection._execute(commit_then))
+        except Exception as error:
+            self._handle_exception(error)
 
     def begin_at_once(self, begin: Callable[[], Any]) -> bool:
         """Run ``begin`` (``BEGIN IMMEDIATE``) on this thread with the busy timeout off for

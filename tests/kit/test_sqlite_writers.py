@@ -11,6 +11,7 @@ import fcntl
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -235,3 +236,34 @@ async def test_a_write_request_is_refused_without_waiting_for_the_writers_turn(
     assert over.status_code == 429
     assert (await asyncio.wait_for(writing, 10)).status_code == 200
     assert (await client.get("/api/v1/me")).json()["bio"] == "waited"
+
+
+async def test_another_process_may_write_as_soon_as_a_commit_is_done(database, other_process):
+    """The lock file is let go in the connection's thread as soon as COMMIT returns, not when
+    this process's event loop next gets round to the transaction: a loop busy with other
+    requests holds no other process's writer up. Here the loop is kept busy by the other
+    process itself, trying for the lock until it has it (or ten seconds have passed)."""
+    await _add_category(database, "first")
+    loop = asyncio.get_running_loop()
+    other_got_it: asyncio.Future[bool] = loop.create_future()
+
+    def busy_loop() -> None:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                fcntl.flock(other_process, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue
+            other_got_it.set_result(True)
+            return
+        other_got_it.set_result(False)
+
+    async with database.session(write=True) as session:
+        session.add(Category(slug="second", name_en="Second", name_ja="二", description_en=""))
+        await session.flush()
+        with pytest.raises(BlockingIOError):  # the transaction holds the writers' turn
+            fcntl.flock(other_process, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        loop.call_soon(busy_loop)  # runs while the COMMIT is in the connection's thread
+        await session.commit()
+    assert other_got_it.result(), "the other process waited for this event loop"
+    assert await _categories(database) == 2
