@@ -10,6 +10,7 @@ the members' scores follow (:mod:`app.analytics.service`). Nothing here reads th
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -64,46 +65,58 @@ async def count_member(
     return (await count_members(session, day, verb, [(member_id, done, received)]))[member_id]
 
 
-def _member_daily_upsert(insert_: Any) -> Any:
-    table = AnalyticsMemberDaily.__table__
-    stmt = insert_(table).values(
-        member_id=bindparam("p_member"),
-        day=bindparam("p_day"),
-        verb=bindparam("p_verb"),
-        done=bindparam("p_done"),
-        received=bindparam("p_received"),
-    )
-    return stmt.on_conflict_do_update(
-        index_elements=[table.c.member_id, table.c.day, table.c.verb],
-        set_={
-            "done": table.c.done + stmt.excluded.done,
-            "received": table.c.received + stmt.excluded.received,
-        },
-    ).returning(table.c.done)
+def _member_daily_upsert(rows: int) -> Callable[[Any], Any]:
+    """Several members' counts of one day and verb in one statement (``rows`` of them), each
+    row's parameters numbered: the statement is the same for any members, so it is built and
+    compiled once per number of rows."""
+
+    def build(insert_: Any) -> Any:
+        table = AnalyticsMemberDaily.__table__
+        stmt = insert_(table).values(
+            [
+                {
+                    "member_id": bindparam(f"p_member_{row}"),
+                    "day": bindparam("p_day"),
+                    "verb": bindparam("p_verb"),
+                    "done": bindparam(f"p_done_{row}"),
+                    "received": bindparam(f"p_received_{row}"),
+                }
+                for row in range(rows)
+            ]
+        )
+        return stmt.on_conflict_do_update(
+            index_elements=[table.c.member_id, table.c.day, table.c.verb],
+            set_={
+                "done": table.c.done + stmt.excluded.done,
+                "received": table.c.received + stmt.excluded.received,
+            },
+        ).returning(table.c.member_id, table.c.done)
+
+    return build
+
+
+_MEMBER_DAILY: dict[int, Callable[[Any], Any]] = {}
 
 
 async def count_members(
     session: AsyncSession, day: date, verb: str, changes: list[tuple[int, int, int]]
 ) -> dict[int, int]:
-    """Add (member, done, received) to each member's counts of the day (in member order, the
-    lock order); returns each member's ``done`` count after it (the members must be
-    distinct). A statement per member: a multi-row VALUES would be compiled anew each time."""
-    counted: dict[int, int] = {}
-    for member_id, done, received in sorted(changes):
-        result = await run_prebuilt(
-            session,
-            "rollups.member_daily",
-            _member_daily_upsert,
-            {
-                "p_member": member_id,
-                "p_day": day,
-                "p_verb": verb,
-                "p_done": done,
-                "p_received": received,
-            },
+    """Add (member, done, received) to each member's counts of the day, in one statement and
+    in member order (the lock order); returns each member's ``done`` count after it (the
+    members must be distinct)."""
+    if not changes:
+        return {}
+    rows = len(changes)
+    build = _MEMBER_DAILY.get(rows)
+    if build is None:
+        build = _MEMBER_DAILY[rows] = _member_daily_upsert(rows)
+    params: dict[str, Any] = {"p_day": day, "p_verb": verb}
+    for row, (member_id, done, received) in enumerate(sorted(changes)):
+        params.update(
+            {f"p_member_{row}": member_id, f"p_done_{row}": done, f"p_received_{row}": received}
         )
-        counted[member_id] = int(result.scalar_one())
-    return counted
+    result = await run_prebuilt(session, ("rollups.member_daily", rows), build, params)
+    return {int(member_id): int(done) for member_id, done in result}
 
 
 def _touch_upsert(insert_: Any) -> Any:

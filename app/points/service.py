@@ -481,60 +481,44 @@ def _chain_count(rule: Any, source: Any, *, reversal: bool) -> Any:
     )
 
 
-def _chain_and_earned_query(capped: bool) -> Any:
+def _payee_query(capped: bool) -> Callable[[Any], Any]:
+    """The payee's standing and, in the same statement, the chain so far under the rule and
+    source (awards, reversals) and, when the rule has a daily cap, what the payee earned under
+    it that day. Locks the member's row: concurrent awards for one member then queue, so the
+    daily cap is read and spent by one transaction at a time (SQLite already writes one at a
+    time)."""
+
     def build(_insert: Any) -> Any:
         rule, source = bindparam("p_rule", type_=String), bindparam("p_source", type_=String)
+        member = bindparam("p_member", type_=Integer)
         earned: Any = literal(0)
         if capped:
             earned = (
                 select(func.coalesce(func.sum(PointLedgerEntry.lifetime_delta), 0))
                 .where(
-                    PointLedgerEntry.member_id == bindparam("p_member", type_=Integer),
+                    PointLedgerEntry.member_id == member,
                     PointLedgerEntry.kind == bindparam("p_kind", type_=String),
                     PointLedgerEntry.day == bindparam("p_day", type_=Date),
                     PointLedgerEntry.reversal.is_(False),
                 )
                 .scalar_subquery()
             )
-        return select(
-            _chain_count(rule, source, reversal=False),
-            _chain_count(rule, source, reversal=True),
-            earned,
+        return (
+            select(
+                Member.silenced_until,
+                Member.suspended_until,
+                _chain_count(rule, source, reversal=False),
+                _chain_count(rule, source, reversal=True),
+                earned,
+            )
+            .where(Member.id == member)
+            .with_for_update(key_share=True, of=Member)
         )
 
     return build
 
 
-async def _chain_and_earned(
-    session: AsyncSession,
-    rule: str,
-    source: str,
-    member_id: int,
-    kind: str,
-    cap_day: date | None,
-) -> tuple[int, int, int]:
-    """:func:`_chain_state` and, with a ``cap_day``, what the member earned under ``kind``
-    that day (for the daily cap): one round trip on every payment."""
-    capped = cap_day is not None
-    params: dict[str, Any] = {"p_rule": rule, "p_source": source}
-    if capped:
-        params.update({"p_member": member_id, "p_kind": kind, "p_day": cap_day})
-    row = (
-        await run_prebuilt(
-            session, ("points.chain", capped), _chain_and_earned_query(capped), params
-        )
-    ).one()
-    return int(row[0] or 0), int(row[1] or 0), int(row[2] or 0)
-
-
-def _payee_query(_insert: Any) -> Any:
-    # Locks the member's row: concurrent awards for one member then queue, so the daily cap is
-    # read and spent by one transaction at a time (SQLite already writes one at a time).
-    return (
-        select(Member.silenced_until, Member.suspended_until)
-        .where(Member.id == bindparam("p_member"))
-        .with_for_update(key_share=True)
-    )
+_PAYEE_QUERIES = {capped: _payee_query(capped) for capped in (False, True)}
 
 
 async def _pay(
@@ -543,17 +527,18 @@ async def _pay(
     amount = rule.actor_points if side == "actor" else rule.recipient_points
     if amount <= 0:
         return
+    rule_key = f"{rule.verb}/{side}"
+    source = action_source(activity)
+    capped = rule.daily_cap is not None
+    params: dict[str, Any] = {"p_member": member_id, "p_rule": rule_key, "p_source": source}
+    if capped:
+        params.update({"p_kind": rule.verb, "p_day": clock.community_day(activity.occurred_at)})
     payee = (
-        await run_prebuilt(session, "points.payee", _payee_query, {"p_member": member_id})
+        await run_prebuilt(session, ("points.payee", capped), _PAYEE_QUERIES[capped], params)
     ).one_or_none()
     if payee is None or policy.is_restricted(payee):
         return
-    rule_key = f"{rule.verb}/{side}"
-    source = action_source(activity)
-    cap_day = clock.community_day(activity.occurred_at) if rule.daily_cap is not None else None
-    awards, reversals, earned = await _chain_and_earned(
-        session, rule_key, source, member_id, rule.verb, cap_day
-    )
+    awards, reversals, earned = (int(value or 0) for value in payee[2:])
     if awards > reversals:
         return
     if rule.daily_cap is not None:
