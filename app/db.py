@@ -135,9 +135,8 @@ class _WriterQueue:
         await_only(turn.take(BUSY_TIMEOUT_SECONDS))
         self._holders[id(dbapi_connection)] = turn
         if isinstance(dbapi_connection, OneTripConnection):
-            # The other processes' writers go on as soon as the COMMIT is done, in the
-            # connection's thread: not once this event loop gets back to the transaction,
-            # behind the other requests it has in hand (2 workers: likes ...).
+            # Let the file lock go in the connection's thread as soon as COMMIT is done
+            # (see the class's docstring).
             dbapi_connection.after_commit = turn.release_file
 
     def release(self, dbapi_connection: Any) -> None:

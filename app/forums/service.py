@@ -213,9 +213,10 @@ def _writable_post_query(_insert: Any) -> Any:
 async def writable_post(
     session: AsyncSession, viewer: Member, post_id: int
 ) -> tuple[Post, queries.TopicContext]:
-    """``queries.get_post`` for the write paths (likes, accepted answers): post, topic and
-    category in one query instead of four (built once), with the same visibility rules,
-    checked on the loaded rows."""
+    """``queries.get_post`` for the write paths that change the loaded rows (accepted
+    answers): post, topic and category in one query instead of four (built once), with the
+    same visibility rules, checked on the loaded rows. Likes read only columns
+    (:func:`_likeable`)."""
     row = (
         await session.execute(
             prebuilt(session, "forums.writable_post", _writable_post_query), {"p_post": post_id}
@@ -526,6 +527,8 @@ async def moderate_topic(
 
 
 class _LikeTarget(NamedTuple):
+    """The post a like lands on, as :func:`_likeable` read it."""
+
     post_id: int
     like_count: int
     post: policy.StateColumns
