@@ -38,7 +38,7 @@ from app.db import after_commit
 from app.kit import clock
 from app.kit.errors import Conflict, Invalid, NotFound
 from app.kit.i18n import gettext as _
-from app.kit.sql import insert, run_prebuilt, sync_loaded
+from app.kit.sql import dialect_name, insert, run_prebuilt, sync_loaded
 from app.live.broker import LEADERBOARD, member_channel, publish
 from app.models import (
     Activity,
@@ -484,9 +484,7 @@ def _chain_count(rule: Any, source: Any, *, reversal: bool) -> Any:
 def _payee_query(capped: bool) -> Callable[[Any], Any]:
     """The payee's standing and, in the same statement, the chain so far under the rule and
     source (awards, reversals) and, when the rule has a daily cap, what the payee earned under
-    it that day. Locks the member's row: concurrent awards for one member then queue, so the
-    daily cap is read and spent by one transaction at a time (SQLite already writes one at a
-    time)."""
+    it that day. Read once the payee's row is locked (:func:`_lock_payee`)."""
 
     def build(_insert: Any) -> Any:
         rule, source = bindparam("p_rule", type_=String), bindparam("p_source", type_=String)
@@ -503,22 +501,34 @@ def _payee_query(capped: bool) -> Callable[[Any], Any]:
                 )
                 .scalar_subquery()
             )
-        return (
-            select(
-                Member.silenced_until,
-                Member.suspended_until,
-                _chain_count(rule, source, reversal=False),
-                _chain_count(rule, source, reversal=True),
-                earned,
-            )
-            .where(Member.id == member)
-            .with_for_update(key_share=True, of=Member)
-        )
+        return select(
+            Member.silenced_until,
+            Member.suspended_until,
+            _chain_count(rule, source, reversal=False),
+            _chain_count(rule, source, reversal=True),
+            earned,
+        ).where(Member.id == member)
 
     return build
 
 
 _PAYEE_QUERIES = {capped: _payee_query(capped) for capped in (False, True)}
+
+
+def _payee_lock(_insert: Any) -> Any:
+    return (
+        select(Member.id).where(Member.id == bindparam("p_member")).with_for_update(key_share=True)
+    )
+
+
+async def _lock_payee(session: AsyncSession, member_id: int) -> None:
+    """PostgreSQL: lock the payee's row, so concurrent awards for one member queue and the
+    daily cap is read and spent by one transaction at a time. A statement of its own: one
+    that waits for a row lock still reads the other tables as they were when it began, so
+    the chain and the cap read with the lock would miss the award that held it. (SQLite
+    writes one transaction at a time.)"""
+    if dialect_name(session) == "postgresql":
+        await run_prebuilt(session, "points.payee_lock", _payee_lock, {"p_member": member_id})
 
 
 async def _pay(
@@ -533,6 +543,7 @@ async def _pay(
     params: dict[str, Any] = {"p_member": member_id, "p_rule": rule_key, "p_source": source}
     if capped:
         params.update({"p_kind": rule.verb, "p_day": clock.community_day(activity.occurred_at)})
+    await _lock_payee(session, member_id)
     payee = (
         await run_prebuilt(session, ("points.payee", capped), _PAYEE_QUERIES[capped], params)
     ).one_or_none()
