@@ -530,12 +530,10 @@ class _LikeTarget(NamedTuple):
     """The post a like lands on, as :func:`_likeable` read it."""
 
     post_id: int
+    author_id: int
     like_count: int
-    post: policy.StateColumns
     topic_id: int
-    topic: policy.StateColumns
     category_id: int
-    category: policy.GateColumns
 
 
 def _like_target_query(_insert: Any) -> Any:
@@ -577,7 +575,7 @@ async def _likeable(session: AsyncSession, viewer: Member, post_id: int) -> _Lik
         raise Conflict(lazy_gettext("This post was removed."))
     if post.author_id == viewer.id:
         raise Forbidden(lazy_gettext("You cannot like your own post."))
-    return _LikeTarget(post_id, like_count, post, topic_id, topic, category_id, category)
+    return _LikeTarget(post_id, post.author_id, like_count, topic_id, category_id)
 
 
 def _like_insert(insert_: Any) -> Any:
@@ -609,7 +607,7 @@ async def _count_like(
         session,
         verb,
         actor_id=viewer.id,
-        recipient_id=target.post.author_id,
+        recipient_id=target.author_id,
         subject=("post", target.post_id),
         data={"topic_id": target.topic_id, "category_id": target.category_id},
     )
