@@ -27,14 +27,14 @@ POSTING_LEVELS = (MEMBERS, MIN_RANK, STAFF)
 KINDS = ("discussion", "question")
 
 
-def lifetime_points(viewer: Member | None) -> int:
-    """Lifetime points decide rank-gated access; the points feature adds the column to Member."""
+def lifetime_points(viewer: moderation.Viewer | None) -> int:
+    """Lifetime points decide rank-gated access."""
     if viewer is None:
         return 0
-    return int(getattr(viewer, "lifetime_points", 0) or 0)
+    return int(viewer.lifetime_points or 0)
 
 
-def _passes(level: str, threshold: int | None, viewer: Member | None) -> bool:
+def _passes(level: str, threshold: int | None, viewer: moderation.Viewer | None) -> bool:
     if level == EVERYONE:
         return True
     if viewer is None:
@@ -116,12 +116,12 @@ def visible_topics(viewer: Member | None) -> ColumnElement[bool]:
 # --- checks on loaded objects -----------------------------------------------------------------
 
 
-def can_see_category(viewer: Member | None, category: Gated) -> bool:
+def can_see_category(viewer: moderation.Viewer | None, category: Gated) -> bool:
     return _passes(category.visibility, category.min_rank_threshold, viewer)
 
 
 def can_see_topic(
-    viewer: Member | None, topic_category: Gated, topic: TopicState | None = None
+    viewer: moderation.Viewer | None, topic_category: Gated, topic: TopicState | None = None
 ) -> bool:
     """May ``viewer`` see a topic in ``topic_category``? Notifications and live events ask this
     before telling anyone about a topic or post. A deleted topic stays visible to staff only."""

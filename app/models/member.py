@@ -20,6 +20,14 @@ class Role(enum.StrEnum):
     admin = "admin"
 
 
+def is_staff_role(role: str) -> bool:
+    return role != Role.member
+
+
+def can_moderate_role(role: str) -> bool:
+    return role in (Role.moderator, Role.admin)
+
+
 class Member(IdMixin, Base):
     __tablename__ = "members"
     # The dashboard's rank distribution counts members per rank from the index (migration 0015).
@@ -67,11 +75,11 @@ class Member(IdMixin, Base):
 
     @property
     def is_staff(self) -> bool:
-        return self.role != Role.member
+        return is_staff_role(self.role)
 
     @property
     def can_moderate(self) -> bool:
-        return self.role in (Role.moderator, Role.admin)
+        return can_moderate_role(self.role)
 
     @property
     def can_operate(self) -> bool:

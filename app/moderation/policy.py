@@ -57,6 +57,23 @@ def suspended_message(member: Member) -> str:
 # --- hidden content -------------------------------------------------------------------------
 
 
+class Viewer(Protocol):
+    """Whom the visibility rules ask about: a loaded member, or the columns of one that a
+    hot path reads instead (a notification's recipient, app.notifications.service)."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def is_staff(self) -> bool: ...
+
+    @property
+    def can_moderate(self) -> bool: ...
+
+    @property
+    def lifetime_points(self) -> int: ...
+
+
 class Moderated(Protocol):
     """What the visibility rules read of a post or topic: a loaded object, or the columns a
     hot write path reads instead (app.forums.service's likes)."""
@@ -71,7 +88,7 @@ class Moderated(Protocol):
     def needs_approval(self) -> bool: ...
 
 
-def sees_hidden(viewer: Member | None) -> bool:
+def sees_hidden(viewer: Viewer | None) -> bool:
     return viewer is not None and viewer.can_moderate
 
 
@@ -95,7 +112,7 @@ def visible_topics(viewer: Member | None) -> ColumnElement[bool]:
     return and_(Topic.hidden_at.is_(None), approved)
 
 
-def can_see_post(viewer: Member | None, post: Moderated) -> bool:
+def can_see_post(viewer: Viewer | None, post: Moderated) -> bool:
     if sees_hidden(viewer):
         return True
     if post.hidden_at is not None:
@@ -103,7 +120,7 @@ def can_see_post(viewer: Member | None, post: Moderated) -> bool:
     return not post.needs_approval or (viewer is not None and viewer.id == post.author_id)
 
 
-def can_see_topic_state(viewer: Member | None, topic: Moderated) -> bool:
+def can_see_topic_state(viewer: Viewer | None, topic: Moderated) -> bool:
     if sees_hidden(viewer):
         return True
     if topic.hidden_at is not None:

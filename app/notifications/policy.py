@@ -14,6 +14,7 @@ from app.models import Category, Member, Topic
 
 if TYPE_CHECKING:
     from app.forums.policy import Gated, TopicState
+    from app.moderation.policy import Viewer
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ async def topic_facts(session: AsyncSession, topic_id: int | None) -> TopicFacts
     )
 
 
-def can_see(member: Member, facts: TopicFacts) -> bool:
+def can_see(member: Viewer, facts: TopicFacts) -> bool:
     # Imported when needed: app.forums imports notification helpers, not the other way round.
     from app.forums.policy import can_see_topic
 

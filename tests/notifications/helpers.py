@@ -23,9 +23,15 @@ async def make_topic(
     *,
     title: str = "Best ramen in Sapporo?",
     visibility: str = "everyone",
+    min_rank_threshold: int | None = None,
 ) -> Topic:
     async with database.transaction() as session:
-        category = Category(slug=f"cat-{next(_slugs)}", name_en="General", visibility=visibility)
+        category = Category(
+            slug=f"cat-{next(_slugs)}",
+            name_en="General",
+            visibility=visibility,
+            min_rank_threshold=min_rank_threshold,
+        )
         session.add(category)
         await session.flush()
         topic = Topic(category_id=category.id, author_id=author.id, title=title)

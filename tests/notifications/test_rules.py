@@ -3,6 +3,8 @@ moderator notices; never the actor, never about a topic the recipient may not se
 
 from __future__ import annotations
 
+from sqlalchemy import update
+
 from app.activity import verbs
 from app.models import Member
 from app.notifications import kinds
@@ -82,6 +84,50 @@ async def test_nobody_hears_of_a_topic_they_cannot_see(database, member_factory)
 
     assert await notifications_of(database, member) == []
     assert await unread_of(database, member) == 0
+
+
+async def test_who_may_hear_of_a_gated_topic_follows_their_role_points_and_address(
+    database, member_factory
+):
+    """The rules are asked about each recipient as they are now: a rank-gated category by
+    their lifetime points, a staff-only one by their role, and nobody with an unconfirmed
+    address; a grouped like follows the same rules as a mention."""
+    author = await member_factory(role="moderator", locale="en")
+    moderator = await member_factory(role="moderator", locale="en")
+    newcomer = await member_factory(locale="en")
+    regular = await member_factory(locale="en")
+    unconfirmed = await member_factory(locale="en", verified=False)
+    async with database.transaction() as session:
+        await session.execute(
+            update(Member).where(Member.id == regular.id).values(lifetime_points=150)
+        )
+    gated = await make_topic(
+        database, author, title="Regulars' corner", visibility="min_rank", min_rank_threshold=100
+    )
+    staff_only = await make_topic(database, author, title="Staff room", visibility="staff")
+    everyone = [moderator.id, newcomer.id, regular.id, unconfirmed.id]
+
+    await reply(database, author, gated, mentions=everyone)
+    await reply(database, author, staff_only, mentions=everyone)
+    await like(database, author, regular, gated, 601)
+    await like(database, author, newcomer, gated, 602)
+
+    async def told(member: Member) -> list[tuple[str, str]]:
+        return [
+            (n.kind, n.data["topic_title"]) for n in await notifications_of(database, member)
+        ]
+
+    assert sorted(await told(moderator)) == [
+        ("mention", "Regulars' corner"),
+        ("mention", "Staff room"),
+    ]
+    assert sorted(await told(regular)) == [
+        ("like", "Regulars' corner"),
+        ("mention", "Regulars' corner"),
+    ]
+    assert await told(newcomer) == []
+    assert await told(unconfirmed) == []
+    assert await unread_of(database, regular) == 2
 
 
 async def test_likes_are_grouped_on_one_unread_row(client, database, member_factory, login):

@@ -162,3 +162,31 @@ async def test_the_viewers_avatar_comes_with_their_own_lookup(client, make_clien
     cookie_after, token_after, page = await statements_of_requests()
     assert f'src="{upload.url}" alt="Your avatar"' in page
     assert (cookie_after, token_after) == (cookie_before, token_before)
+
+
+async def test_a_write_request_changes_its_viewer_as_stored(client, make_client, database, fan):
+    """The viewer read as columns is the member as stored, avatar and all: a write request
+    by token changes them, the change is kept, and nothing else of theirs moves."""
+    await post_upload(client, image_bytes("PNG", (64, 64)), "me.png", url="/settings/avatar")
+    [upload] = await _avatar_rows(database)
+    token = await make_token(client, "profile bot", "write")
+    program = make_client()
+
+    changed = await program.patch("/api/v1/me", json={"bio": "Latte art"}, headers=bearer(token))
+    assert changed.status_code == 200
+    assert changed.json()["bio"] == "Latte art"
+    assert changed.json()["display_name"] == "Avatar Fan"
+
+    again = await program.get("/api/v1/me", headers=bearer(token))
+    assert again.json() == changed.json()
+    page = await client.get("/settings")
+    assert f'src="{upload.url}" alt="Your avatar"' in page.text
+    assert "Latte art" in page.text
+    async with database.transaction(write=False) as session:
+        stored = await session.get(Member, fan.id)
+        assert stored is not None
+        assert (stored.bio, stored.avatar_upload_id, stored.email) == (
+            "Latte art",
+            upload.id,
+            fan.email,
+        )
