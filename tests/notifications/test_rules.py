@@ -113,9 +113,7 @@ async def test_who_may_hear_of_a_gated_topic_follows_their_role_points_and_addre
     await like(database, author, newcomer, gated, 602)
 
     async def told(member: Member) -> list[tuple[str, str]]:
-        return [
-            (n.kind, n.data["topic_title"]) for n in await notifications_of(database, member)
-        ]
+        return [(n.kind, n.data["topic_title"]) for n in await notifications_of(database, member)]
 
     assert sorted(await told(moderator)) == [
         ("mention", "Regulars' corner"),
