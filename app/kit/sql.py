@@ -380,7 +380,7 @@ def loaded(session: AsyncSession, model: type[T], row_id: Any) -> T | None:
     return None
 
 
-_LOADED_KEYS: dict[type, tuple[str, ...]] = {}
+_LOADERS: dict[type, tuple[Any, tuple[str, ...]]] = {}
 
 
 def loading_columns(model: type[Any]) -> tuple[Any, ...]:
@@ -391,14 +391,16 @@ def loading_columns(model: type[Any]) -> tuple[Any, ...]:
 def as_loaded(model: type[T], values: Iterable[Any], **related: Any) -> T:
     """An object of ``model`` as a query would have loaded it, made from its row read as
     columns (:func:`loading_columns`, in that order; :func:`read_prebuilt` converts them as
-    the ORM would) and its eagerly loaded relationships given by name: detached, for the
-    caller to add to a session. Loading a signed-in viewer through the ORM cost five times
-    what reading its columns did, on every request; made this way, it costs a seventh of
-    the ORM's loading."""
-    keys = _LOADED_KEYS.get(model)
-    if keys is None:
-        keys = _LOADED_KEYS[model] = tuple(prop.key for prop in inspect(model).column_attrs)
-    mapper = inspect(model)
+    the ORM would) and its eagerly loaded relationships given by name: detached, with no
+    pending change, for the caller to add to a session (SQLAlchemy's own
+    ``make_transient_to_detached`` gives it its identity). For a row read on every request
+    (the signed-in viewer, app.pipeline), where the ORM's loading cost several times the
+    statement itself."""
+    known = _LOADERS.get(model)
+    if known is None:
+        mapper = inspect(model)
+        known = _LOADERS[model] = (mapper, tuple(prop.key for prop in mapper.column_attrs))
+    mapper, keys = known
     found = mapper.class_manager.new_instance()
     state = instance_dict(found)
     state.update(zip(keys, values, strict=True))
