@@ -12,8 +12,11 @@ from sqlalchemy.exc import IntegrityError
 
 from app.kit import sql
 from app.kit.sql import execute_core, run_prebuilt
-from app.models import AnalyticsMemberDaily, Category, Member
+from app.models import AnalyticsMemberDaily, Category, Member, Upload
+from app.uploads import service as uploads
 from tests.factories import make_member
+from tests.statements import counting
+from tests.uploads.images import image_bytes
 
 
 def _add(insert_):
@@ -269,3 +272,48 @@ async def test_a_list_of_ids_is_one_parameter_of_a_statement_built_once(database
     assert found[1][0][1] == members[2].created_at  # a datetime, as SQLAlchemy gives it
     if database.is_sqlite:
         assert _driver_plans("test.members_in") == [True]
+
+
+async def test_an_object_made_from_its_columns_is_as_if_loaded(database):
+    """as_loaded: the member and avatar made from one row of columns join a session with no
+    statement to read them and nothing to write, and a change to them is written."""
+    member = await make_member(database, name="Column Fan")
+    async with database.transaction() as session:
+        loaded = await session.get(Member, member.id)
+        assert loaded is not None
+        upload = await uploads.set_avatar(session, loaded, image_bytes("PNG", (32, 32)))
+
+    members, avatars = sql.loading_columns(Member), sql.loading_columns(Upload)
+    statement = (
+        select(*members, *avatars)
+        .join(Upload, Upload.id == Member.avatar_upload_id)
+        .where(Member.id == bindparam("p_id"))
+    )
+    async with database.session(write=True) as session:
+        [row] = await sql.read_prebuilt(
+            session, "test.as_loaded", lambda _i: statement, {"p_id": member.id}
+        )
+        avatar = sql.as_loaded(Upload, row[len(members) :])
+        made = sql.as_loaded(Member, row[: len(members)], avatar=avatar)
+        session.add(made)
+        with counting(database) as statements:
+            assert sql.loaded(session, Member, member.id) is made
+            assert (made.display_name, made.avatar.id, made.avatar.url) == (
+                "Column Fan",
+                upload.id,
+                upload.url,
+            )
+            assert not session.dirty
+            assert not session.new
+            await session.flush()
+        assert statements == []
+        made.bio = "Made from columns"
+        await session.commit()
+    async with database.transaction(write=False) as session:
+        stored = await session.get(Member, member.id)
+        assert stored is not None
+        assert (stored.bio, stored.display_name, stored.avatar_upload_id) == (
+            "Made from columns",
+            "Column Fan",
+            upload.id,
+        )
