@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy import Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -20,15 +20,33 @@ class Role(enum.StrEnum):
     admin = "admin"
 
 
-def is_staff_role(role: str) -> bool:
-    return role != Role.member
+class _HasRole(Protocol):
+    @property
+    def role(self) -> str: ...
 
 
-def can_moderate_role(role: str) -> bool:
-    return role in (Role.moderator, Role.admin)
+class RoleChecks:
+    """What a role lets a member do: for a loaded member, or for the columns of one that a
+    hot path reads instead (a notification's recipient, app.notifications.service)."""
+
+    @property
+    def is_staff(self: _HasRole) -> bool:
+        return self.role != Role.member
+
+    @property
+    def can_moderate(self: _HasRole) -> bool:
+        return self.role in (Role.moderator, Role.admin)
+
+    @property
+    def can_operate(self: _HasRole) -> bool:
+        return self.role in (Role.operator, Role.admin)
+
+    @property
+    def is_admin(self: _HasRole) -> bool:
+        return self.role == Role.admin
 
 
-class Member(IdMixin, Base):
+class Member(IdMixin, RoleChecks, Base):
     __tablename__ = "members"
     # The dashboard's rank distribution counts members per rank from the index (migration 0015).
     __table_args__ = (Index("ix_members_role_rank_id", "role", "rank_id"),)
@@ -72,19 +90,3 @@ class Member(IdMixin, Base):
     # The badge a confirmed ambassador carries next to their name (app.analytics): "" for none,
     # "ambassador" for the translated default label, otherwise the admin's own label.
     ambassador_badge: Mapped[str] = mapped_column(String(40), default="", server_default="")
-
-    @property
-    def is_staff(self) -> bool:
-        return is_staff_role(self.role)
-
-    @property
-    def can_moderate(self) -> bool:
-        return can_moderate_role(self.role)
-
-    @property
-    def can_operate(self) -> bool:
-        return self.role in (Role.operator, Role.admin)
-
-    @property
-    def is_admin(self) -> bool:
-        return self.role == Role.admin

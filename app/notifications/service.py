@@ -10,9 +10,9 @@ from __future__ import annotations
 import contextlib
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Any, NamedTuple, Protocol, cast
+from typing import Any, Protocol, cast
 
 from sqlalchemy import Integer, Table, bindparam, case, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -37,7 +37,7 @@ from app.kit.sql import (
 from app.kit.templating import render_string
 from app.live.broker import may_reach, member_channel, publish
 from app.models import Activity, Member, Notification, NotificationPreference
-from app.models.member import can_moderate_role, is_staff_role
+from app.models.member import RoleChecks
 from app.notifications import kinds
 from app.notifications.mail import queue_mail
 from app.notifications.policy import TopicFacts, can_see, topic_facts
@@ -284,7 +284,8 @@ async def _members(session: AsyncSession, ids: Sequence[int]) -> dict[int, Membe
     return found
 
 
-class Recipient(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class Recipient(RoleChecks):
     """What telling a member reads of them, as columns: whether they may be told (a
     verified address, and for a topic the forums' visibility rules, which take these as a
     viewer) and the language their text is rendered in. Loading the member through the ORM
@@ -298,18 +299,13 @@ class Recipient(NamedTuple):
     locale: str | None
     timezone: str | None
 
-    @property
-    def is_staff(self) -> bool:
-        return is_staff_role(self.role)
 
-    @property
-    def can_moderate(self) -> bool:
-        return can_moderate_role(self.role)
+_RECIPIENT_COLUMNS = tuple(field.name for field in fields(Recipient))
 
 
 def _recipients_query(_insert: Any) -> Any:
     members = cast(Table, Member.__table__)
-    return select(*(members.c[name] for name in Recipient._fields)).where(
+    return select(*(members.c[name] for name in _RECIPIENT_COLUMNS)).where(
         in_ids(members.c.id, "p_ids")
     )
 
