@@ -8,8 +8,9 @@ Python checks for objects already loaded (notifications and live events call
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
-from typing import NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy import ColumnElement, and_, func, or_, true
 
@@ -84,6 +85,24 @@ class GateColumns(NamedTuple):
 
     visibility: str
     min_rank_threshold: int | None
+
+
+def state_columns(model: type[Post] | type[Topic]) -> tuple[Any, ...]:
+    """A post's or topic's :data:`STATE_COLUMNS`, to select."""
+    return tuple(getattr(model, name) for name in STATE_COLUMNS)
+
+
+def topic_gate_columns() -> tuple[Any, ...]:
+    """A topic's state and its category's gate, to select (with ``categories`` joined);
+    :func:`topic_gate_of` reads them back."""
+    return (*state_columns(Topic), Category.visibility, Category.min_rank_threshold)
+
+
+def topic_gate_of(values: Sequence[Any]) -> tuple[StateColumns, GateColumns]:
+    """The topic's state and its category's gate from the values of
+    :func:`topic_gate_columns`."""
+    size = len(STATE_COLUMNS)
+    return StateColumns(*values[:size]), GateColumns(*values[size:])
 
 
 # --- SQL conditions ---------------------------------------------------------------------------

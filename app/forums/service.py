@@ -540,12 +540,10 @@ def _like_target_query(_insert: Any) -> Any:
     return (
         select(
             Post.like_count,
-            *(getattr(Post, name) for name in policy.STATE_COLUMNS),
             Topic.id,
-            *(getattr(Topic, name) for name in policy.STATE_COLUMNS),
             Category.id,
-            Category.visibility,
-            Category.min_rank_threshold,
+            *policy.state_columns(Post),
+            *policy.topic_gate_columns(),
         )
         .join(Topic, Topic.id == Post.topic_id)
         .join(Category, Category.id == Topic.category_id)
@@ -563,10 +561,10 @@ async def _likeable(session: AsyncSession, viewer: Member, post_id: int) -> _Lik
     )
     if not rows:
         raise NotFound()
-    like_count, *columns = rows[0]
-    post = policy.StateColumns(*columns[0:4])
-    topic_id, topic = columns[4], policy.StateColumns(*columns[5:9])
-    category_id, category = columns[9], policy.GateColumns(*columns[10:12])
+    like_count, topic_id, category_id, *columns = rows[0]
+    size = len(policy.STATE_COLUMNS)
+    post = policy.StateColumns(*columns[:size])
+    topic, category = policy.topic_gate_of(columns[size:])
     if not policy.can_see_topic(viewer, category, topic) or not moderation.can_see_post(
         viewer, post
     ):

@@ -28,15 +28,10 @@ class TopicFacts:
 
 
 def _facts_query(_insert: Any) -> Any:
-    from app.forums.policy import STATE_COLUMNS
+    from app.forums.policy import topic_gate_columns
 
     return (
-        select(
-            Topic.title,
-            *(getattr(Topic, name) for name in STATE_COLUMNS),
-            Category.visibility,
-            Category.min_rank_threshold,
-        )
+        select(Topic.title, *topic_gate_columns())
         .join(Category, Category.id == Topic.category_id)
         .where(Topic.id == bindparam("p_topic"))
     )
@@ -51,7 +46,7 @@ async def topic_facts(session: AsyncSession, topic_id: int | None) -> TopicFacts
     category = loaded(session, Category, topic.category_id) if topic is not None else None
     if topic is not None and category is not None:
         return TopicFacts(id=topic.id, title=topic.title, category=category, topic=topic)
-    from app.forums.policy import GateColumns, StateColumns
+    from app.forums.policy import topic_gate_of
 
     rows = await read_prebuilt(
         session, "notifications.topic_facts", _facts_query, {"p_topic": topic_id}
@@ -59,12 +54,8 @@ async def topic_facts(session: AsyncSession, topic_id: int | None) -> TopicFacts
     if not rows:
         return None
     title, *columns = rows[0]
-    return TopicFacts(
-        id=topic_id,
-        title=title,
-        category=GateColumns(*columns[4:6]),
-        topic=StateColumns(*columns[0:4]),
-    )
+    topic_state, gate = topic_gate_of(columns)
+    return TopicFacts(id=topic_id, title=title, category=gate, topic=topic_state)
 
 
 def can_see(member: Viewer, facts: TopicFacts) -> bool:
