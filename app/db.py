@@ -16,6 +16,9 @@ processes, the same hand-over goes through a lock file beside the database (``_W
 SQLite's busy timeout still arbitrates with any writer that does not take it. Since they take
 turns, a process's writers share one kept connection, whose page cache then lasts from one
 write to the next.
+
+The server's writers never copy the WAL back into the database file themselves: a thread of
+their own does it between their turns (``_Checkpointer``), so no ``COMMIT`` stalls the queue.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
+from urllib.parse import quote
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import event
@@ -50,7 +54,13 @@ from app.kit.sqlite_driver import InlineConnection, OneTripConnection, sqlite_ur
 logger = logging.getLogger(__name__)
 AfterCommit = Callable[[], Awaitable[None]]
 _BEGIN_OPTION = "kizuna_begin"
+_QUEUES: WeakKeyDictionary[Any, _WriterQueue] = WeakKeyDictionary()  # by sync engine
 BUSY_TIMEOUT_SECONDS = 30
+# The checkpointer copies the WAL back after a pause that gathers a few commits, and shuts
+# the writers out briefly (a seal) once the WAL holds this many frames, so that the next
+# writer starts it again from the top: SQLite's own default size (``wal_autocheckpoint``).
+CHECKPOINT_PAUSE_SECONDS = 1.0
+SEAL_FRAMES = 1000
 
 
 def create_engine(
@@ -84,7 +94,7 @@ def create_engine(
             connect_args={"timeout": BUSY_TIMEOUT_SECONDS},
             **pool,
         )
-        _tune_sqlite(engine)
+        _tune_sqlite(engine, checkpoint_aside=":memory:" not in url and not read_only)
     else:
         engine = create_async_engine(url, pool_size=settings.database_pool_size, max_overflow=10)
         _skip_closed_connections(engine)
@@ -121,8 +131,12 @@ class _WriterQueue:
     the other requests it has in hand (with 2 workers that wait held the other worker's
     writers up: likes 295-298 -> 318-332/s, bench/ANALYSIS.md, session 18)."""
 
-    def __init__(self, lock_path: str | None) -> None:
+    def __init__(self, lock_path: str | None, checkpoint_path: str | None = None) -> None:
+        """``checkpoint_path``: the database file, whose WAL a ``_Checkpointer`` of each
+        turn then copies back (the engine's connections must not: ``wal_autocheckpoint=0``)."""
         self._lock_path = lock_path
+        self._checkpoint_path = checkpoint_path
+        self.checkpoints_aside = checkpoint_path is not None
         self._turns: WeakKeyDictionary[asyncio.AbstractEventLoop, _Turn] = WeakKeyDictionary()
         self._holders: dict[int, _Turn] = {}
 
@@ -132,6 +146,8 @@ class _WriterQueue:
         turn = self._turns.get(loop)
         if turn is None:
             turn = self._turns[loop] = _Turn(self._lock_path)
+            if self._checkpoint_path is not None:
+                turn.checkpointer = _Checkpointer(self._checkpoint_path, turn, loop)
         await_only(turn.take(BUSY_TIMEOUT_SECONDS))
         self._holders[id(dbapi_connection)] = turn
         if isinstance(dbapi_connection, OneTripConnection):
@@ -144,8 +160,149 @@ class _WriterQueue:
         if isinstance(dbapi_connection, OneTripConnection):
             dbapi_connection.after_commit = None
         if turn is not None:
-            turn.release_file()
-            turn.lock.release()
+            turn.release()
+            if turn.checkpointer is not None:
+                turn.checkpointer.nudge()
+
+    async def stop_checkpointers(self) -> None:
+        """Stop every turn's checkpointer and wait for their threads to end."""
+        checkpointers = [t.checkpointer for t in list(self._turns.values()) if t.checkpointer]
+        for checkpointer in checkpointers:
+            checkpointer.stop()
+        for checkpointer in checkpointers:
+            await asyncio.to_thread(checkpointer.join)
+
+
+class _Checkpointer:
+    """Copies one event loop's writes from the WAL back into the database file, in a thread
+    of its own and outside the writers' turn.
+
+    SQLite's automatic checkpoint runs inside the ``COMMIT`` that takes the WAL past 1,000
+    frames, and the writers' turn is held until that ``COMMIT`` returns: about one like in a
+    hundred spent 13-18 ms copying pages while every other writer waited, 80% of all the
+    time spent in ``COMMIT`` (bench/ANALYSIS.md, session 20). Here the engine's connections
+    do not checkpoint (``wal_autocheckpoint=0``), and this thread does, a
+    ``CHECKPOINT_PAUSE_SECONDS`` after the last turn ended (gathering the commits that come
+    meanwhile), with a connection of its own and in ``PASSIVE`` mode, which never waits for
+    readers or writers.
+
+    A passive checkpoint copies only the frames written before it began, and SQLite starts
+    the WAL again from the top only when a write transaction begins with every frame copied,
+    so under writers that never pause the WAL would grow without end. Once it holds
+    ``SEAL_FRAMES``, this loop's turn is therefore taken as a writer would take it (a seal):
+    the thread keeps copying while the seal waits in the queue, and the last pass, made
+    with no writer running, has only the frames of the last few writes left to copy. The
+    next writer then starts the WAL afresh."""
+
+    def __init__(self, database: str, turn: _Turn, loop: asyncio.AbstractEventLoop) -> None:
+        self._database = database
+        self._turn = turn
+        self._loop = loop
+        self._wake = threading.Event()
+        self._passes = threading.Lock()  # one pass at a time on the one connection
+        self._connection: sqlite3.Connection | None = None
+        self._sealing = False
+        self._stopping = threading.Event()
+        self._seal_task: asyncio.Task[None] | None = None
+        self._thread = threading.Thread(
+            target=self._run, name="kizuna-sqlite-checkpoint", daemon=True
+        )
+        self._thread.start()
+
+    def nudge(self) -> None:
+        """A writer's turn has ended: copy its frames back soon."""
+        self._wake.set()
+
+    def stop(self) -> None:
+        """Ask the thread to end (from any thread) and call off a seal that waits."""
+        self._stopping.set()
+        self._wake.set()
+        task = self._seal_task
+        if task is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(task.cancel)
+
+    def join(self) -> None:
+        self._thread.join(BUSY_TIMEOUT_SECONDS)
+
+    def checkpoint(self) -> tuple[int, int, int]:
+        """One passive checkpoint: SQLite's (busy, frames in the WAL, frames copied)."""
+        with self._passes:
+            if self._connection is None:
+                # mode=rw: a missing file stays missing (the server answers 503 for it).
+                self._connection = sqlite3.connect(
+                    f"file:{quote(self._database)}?mode=rw",
+                    uri=True,
+                    isolation_level=None,
+                    check_same_thread=False,
+                )
+            busy, frames, copied = self._connection.execute(
+                "PRAGMA wal_checkpoint(PASSIVE)"
+            ).fetchone()
+            return int(busy), int(frames), int(copied)
+
+    def _run(self) -> None:
+        try:
+            while not self._stopping.is_set():
+                if self._sealing:
+                    # Copy what the writers ahead of the seal add, so that little is left
+                    # for its pass (a short rest keeps this thread off the GIL).
+                    self._stopping.wait(CHECKPOINT_PAUSE_SECONDS / 50)
+                else:
+                    if not self._wake.wait(BUSY_TIMEOUT_SECONDS):
+                        if self._loop.is_closed():
+                            return
+                        continue
+                    self._wake.clear()
+                    self._stopping.wait(CHECKPOINT_PAUSE_SECONDS)
+                if self._stopping.is_set():
+                    return
+                frames = self._pass()
+                if frames >= SEAL_FRAMES and not self._sealing:
+                    self._sealing = True
+                    self._loop.call_soon_threadsafe(self._start_seal)
+        except RuntimeError:  # the loop closed under a seal: nobody writes any more
+            return
+        finally:
+            self._close()
+
+    def _pass(self) -> int:
+        """A checkpoint from this thread: the frames in the WAL (0 if it failed)."""
+        try:
+            return self.checkpoint()[1]
+        except sqlite3.Error as exc:
+            # The file is gone or unreadable (the server answers 503 meanwhile): try again
+            # after the next write, with a new connection.
+            logger.warning("the WAL checkpoint of %s failed: %s", self._database, exc)
+            self._close()
+            return 0
+
+    def _close(self) -> None:
+        with self._passes:
+            if self._connection is not None:
+                self._connection.close()
+                self._connection = None
+
+    def _start_seal(self) -> None:
+        if self._stopping.is_set():
+            self._sealing = False
+            return
+        self._seal_task = self._loop.create_task(self._seal())
+
+    async def _seal(self) -> None:
+        try:
+            await self._turn.take(BUSY_TIMEOUT_SECONDS)
+        except OperationalError:
+            self._sealing = False  # the turn stayed busy: try again after the next writes
+            return
+        except BaseException:
+            self._sealing = False
+            raise
+        try:
+            await asyncio.get_running_loop().run_in_executor(None, self._pass)
+        finally:
+            self._turn.release()
+            self._sealing = False
+            self._seal_task = None
 
 
 def _locked() -> OperationalError:
@@ -192,9 +349,14 @@ class _Turn:
 
     def __init__(self, lock_path: str | None) -> None:
         self.lock = asyncio.Lock()
+        self.checkpointer: _Checkpointer | None = None
         self._path = lock_path
         self._fd: int | None = None
         self._held = False
+
+    def release(self) -> None:
+        self.release_file()
+        self.lock.release()
 
     def _descriptor(self) -> int | None:
         if self._fd is None and self._path is not None:
@@ -258,8 +420,14 @@ class _Turn:
         fcntl.flock(fd, fcntl.LOCK_UN)
 
 
-def _tune_sqlite(engine: AsyncEngine) -> None:
-    writers = _WriterQueue(_writers_lock_path(engine))
+def _tune_sqlite(engine: AsyncEngine, *, checkpoint_aside: bool = False) -> None:
+    """``checkpoint_aside``: the WAL is copied back by a ``_Checkpointer`` of each turn, not by
+    the engine's connections (for engines whose every write takes a turn)."""
+    database = _database_path(engine)
+    writers = _WriterQueue(
+        _writers_lock_path(engine), database if checkpoint_aside and database else None
+    )
+    _QUEUES[engine.sync_engine] = writers
     dialect = engine.sync_engine.dialect
     do_commit, do_rollback = dialect.do_commit, dialect.do_rollback
 
@@ -295,6 +463,8 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        if writers.checkpoints_aside:
+            cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
@@ -316,12 +486,25 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
             raise
 
 
-def _writers_lock_path(engine: AsyncEngine) -> str | None:
-    """The writers' lock file beside a SQLite database file (None in memory)."""
+def _database_path(engine: AsyncEngine) -> str | None:
+    """The SQLite database file's path (None in memory)."""
     database = (engine.url.database or "").removeprefix("file:")
     if not database or database == ":memory:" or "mode=memory" in str(engine.url):
         return None
-    return f"{database}-writers"
+    return database
+
+
+def _writers_lock_path(engine: AsyncEngine) -> str | None:
+    """The writers' lock file beside a SQLite database file (None in memory)."""
+    database = _database_path(engine)
+    return None if database is None else f"{database}-writers"
+
+
+async def stop_checkpointers(engine: AsyncEngine) -> None:
+    """Stop the engine's WAL checkpointers (before disposing of it)."""
+    writers = _QUEUES.get(engine.sync_engine)
+    if writers is not None:
+        await writers.stop_checkpointers()
 
 
 def _raw(connection: Any) -> Any:
@@ -415,6 +598,7 @@ class Database:
             await run_after_commit(session)
 
     async def dispose(self) -> None:
+        await stop_checkpointers(self.engine)
         await self.engine.dispose()
         if self.read_engine is not self.engine:
             await self.read_engine.dispose()
