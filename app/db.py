@@ -201,7 +201,9 @@ class _Checkpointer:
         self._wake = threading.Event()
         self._passes = threading.Lock()  # one pass at a time on the one connection
         self._connection: sqlite3.Connection | None = None
+        self._database_fd: int | None = None
         self._sealing = False
+        self._seals = 0  # seals done: a pass that began before one ended asks for none
         self._stopping = threading.Event()
         self._seal_task: asyncio.Task[None] | None = None
         self._thread = threading.Thread(
@@ -238,7 +240,17 @@ class _Checkpointer:
             busy, frames, copied = self._connection.execute(
                 "PRAGMA wal_checkpoint(PASSIVE)"
             ).fetchone()
+            if copied < frames:
+                # SQLite syncs the database file only once a pass has copied every frame,
+                # which would leave all of this pass's pages to the seal's sync, with the
+                # writers shut out (19-41 ms measured): sync them now.
+                self._sync_database()
             return int(busy), int(frames), int(copied)
+
+    def _sync_database(self) -> None:
+        if self._database_fd is None:
+            self._database_fd = os.open(self._database, os.O_RDONLY | os.O_CLOEXEC)
+        os.fsync(self._database_fd)
 
     def _run(self) -> None:
         try:
@@ -256,8 +268,11 @@ class _Checkpointer:
                     self._stopping.wait(CHECKPOINT_PAUSE_SECONDS)
                 if self._stopping.is_set():
                     return
+                seals = self._seals
                 frames = self._pass()
-                if frames >= SEAL_FRAMES and not self._sealing:
+                if not self._sealing:
+                    frames = self._catch_up(frames)
+                if frames >= SEAL_FRAMES and not self._sealing and seals == self._seals:
                     self._sealing = True
                     self._loop.call_soon_threadsafe(self._start_seal)
         except RuntimeError:  # the loop closed under a seal: nobody writes any more
@@ -265,11 +280,24 @@ class _Checkpointer:
         finally:
             self._close()
 
+    def _catch_up(self, frames: int) -> int:
+        """Before a seal, pass again while the last pass took long enough for many frames to
+        be written meanwhile, so that the seal's own pass has few left: the frames in the
+        WAL after the last pass."""
+        for _ in range(4):
+            if frames < SEAL_FRAMES:
+                break
+            more = self._pass()
+            written, frames = more - frames, more
+            if written < SEAL_FRAMES // 10:
+                break
+        return frames
+
     def _pass(self) -> int:
         """A checkpoint from this thread: the frames in the WAL (0 if it failed)."""
         try:
             return self.checkpoint()[1]
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, OSError) as exc:
             # The file is gone or unreadable (the server answers 503 meanwhile): try again
             # after the next write, with a new connection.
             logger.warning("the WAL checkpoint of %s failed: %s", self._database, exc)
@@ -281,6 +309,9 @@ class _Checkpointer:
             if self._connection is not None:
                 self._connection.close()
                 self._connection = None
+            if self._database_fd is not None:
+                os.close(self._database_fd)
+                self._database_fd = None
 
     def _start_seal(self) -> None:
         if self._stopping.is_set():
@@ -301,6 +332,7 @@ class _Checkpointer:
             await asyncio.get_running_loop().run_in_executor(None, self._pass)
         finally:
             self._turn.release()
+            self._seals += 1
             self._sealing = False
             self._seal_task = None
 
