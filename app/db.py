@@ -178,9 +178,9 @@ class _Checkpointer:
     of its own and outside the writers' turn.
 
     SQLite's automatic checkpoint runs inside the ``COMMIT`` that takes the WAL past 1,000
-    frames, and the writers' turn is held until that ``COMMIT`` returns: about one like in a
-    hundred spent 13-18 ms copying pages while every other writer waited, 80% of all the
-    time spent in ``COMMIT`` (bench/ANALYSIS.md, session 20). Here the engine's connections
+    frames, and the writers' turn is held until that ``COMMIT`` returns: about one like in
+    twenty (each writes some 60 frames) spent 13-25 ms copying pages while every other
+    writer waited, 80% of all the time spent in ``COMMIT`` (bench/ANALYSIS.md, session 20). Here the engine's connections
     do not checkpoint (``wal_autocheckpoint=0``), and this thread does, a
     ``CHECKPOINT_PAUSE_SECONDS`` after the last turn ended (gathering the commits that come
     meanwhile), with a connection of its own and in ``PASSIVE`` mode, which never waits for
@@ -189,10 +189,11 @@ class _Checkpointer:
     A passive checkpoint copies only the frames written before it began, and SQLite starts
     the WAL again from the top only when a write transaction begins with every frame copied,
     so under writers that never pause the WAL would grow without end. Once it holds
-    ``SEAL_FRAMES``, this loop's turn is therefore taken as a writer would take it (a seal):
-    the thread keeps copying while the seal waits in the queue, and the last pass, made
-    with no writer running, has only the frames of the last few writes left to copy. The
-    next writer then starts the WAL afresh."""
+    ``SEAL_FRAMES``, this loop's turn is therefore taken as a writer would take it (a seal).
+    Before asking, the thread passes again while many frames came in during its last pass,
+    and it keeps copying while the seal waits in the queue, so the seal's own pass, made with
+    no writer running, has only the last few writes left to copy and sync. The next writer
+    then starts the WAL afresh."""
 
     def __init__(self, database: str, turn: _Turn, loop: asyncio.AbstractEventLoop) -> None:
         self._database = database
@@ -226,7 +227,7 @@ class _Checkpointer:
     def join(self) -> None:
         self._thread.join(BUSY_TIMEOUT_SECONDS)
 
-    def checkpoint(self) -> tuple[int, int, int]:
+    def _checkpoint(self) -> tuple[int, int, int]:
         """One passive checkpoint: SQLite's (busy, frames in the WAL, frames copied)."""
         with self._passes:
             if self._connection is None:
@@ -296,7 +297,7 @@ class _Checkpointer:
     def _pass(self) -> int:
         """A checkpoint from this thread: the frames in the WAL (0 if it failed)."""
         try:
-            return self.checkpoint()[1]
+            return self._checkpoint()[1]
         except (sqlite3.Error, OSError) as exc:
             # The file is gone or unreadable (the server answers 503 meanwhile): try again
             # after the next write, with a new connection.

@@ -40,22 +40,27 @@ def _paths(database: Database) -> tuple[Path, Path]:
     return path, Path(f"{path}-wal")
 
 
+def _wal_header(wal: Path) -> bytes:
+    with wal.open("rb") as file:
+        return file.read(32)
+
+
 def _wal_frames(wal: Path) -> int:
     """Frames the WAL file has room for (it is reused from the top, never shortened)."""
     size = wal.stat().st_size if wal.exists() else 0
-    page_size = struct.unpack(">I", wal.read_bytes()[8:12])[0] if size >= 32 else 4096
+    page_size = struct.unpack(">I", _wal_header(wal)[8:12])[0] if size >= 32 else 4096
     return max(0, (size - 32) // (page_size + 24))
 
 
 def _wal_restarts(wal: Path) -> int:
     """The WAL header's checkpoint sequence: SQLite adds one each time it starts the WAL
     again from the top."""
-    return struct.unpack(">I", wal.read_bytes()[12:16])[0]
+    return struct.unpack(">I", _wal_header(wal)[12:16])[0]
 
 
 def _left_to_copy(path: Path) -> int:
-    """Frames of the WAL not yet in the database file, asked of SQLite by another program.
-    PRAGMA wal_checkpoint would copy them itself, so the WAL index is read instead."""
+    """Frames of the WAL not yet in the database file, read from the WAL index beside it
+    (``PRAGMA wal_checkpoint`` would tell, but copy them as it did)."""
     connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
         connection.execute("SELECT count(*) FROM categories").fetchone()
