@@ -29,6 +29,7 @@ import logging
 import os
 import sqlite3
 import threading
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -56,9 +57,10 @@ AfterCommit = Callable[[], Awaitable[None]]
 _BEGIN_OPTION = "kizuna_begin"
 _QUEUES: WeakKeyDictionary[Any, _WriterQueue] = WeakKeyDictionary()  # by sync engine
 BUSY_TIMEOUT_SECONDS = 30
-# The checkpointer copies the WAL back after a pause that gathers a few commits, and shuts
-# the writers out briefly (a seal) once the WAL holds this many frames, so that the next
-# writer starts it again from the top: SQLite's own default size (``wal_autocheckpoint``).
+# The checkpointer copies the WAL back after a pause that gathers the commits coming
+# meanwhile (each page is then copied once however often it was written), and shuts the
+# writers out briefly (a seal) once the WAL holds this many frames, so that the next writer
+# starts it again from the top: SQLite's own default size (``wal_autocheckpoint``).
 CHECKPOINT_PAUSE_SECONDS = 1.0
 SEAL_FRAMES = 1000
 
@@ -180,11 +182,11 @@ class _Checkpointer:
     SQLite's automatic checkpoint runs inside the ``COMMIT`` that takes the WAL past 1,000
     frames, and the writers' turn is held until that ``COMMIT`` returns: about one like in
     twenty (each writes some 60 frames) spent 13-25 ms copying pages while every other
-    writer waited, 80% of all the time spent in ``COMMIT`` (bench/ANALYSIS.md, session 20). Here the engine's connections
-    do not checkpoint (``wal_autocheckpoint=0``), and this thread does, a
-    ``CHECKPOINT_PAUSE_SECONDS`` after the last turn ended (gathering the commits that come
-    meanwhile), with a connection of its own and in ``PASSIVE`` mode, which never waits for
-    readers or writers.
+    writer waited, 80% of all the time spent in ``COMMIT`` (bench/ANALYSIS.md, session 20).
+    Here the engine's connections do not checkpoint (``wal_autocheckpoint=0``), and this
+    thread does, ``CHECKPOINT_PAUSE_SECONDS`` after the last turn ended (gathering the
+    commits that come meanwhile), with a connection of its own and in ``PASSIVE`` mode,
+    which never waits for readers or writers.
 
     A passive checkpoint copies only the frames written before it began, and SQLite starts
     the WAL again from the top only when a write transaction begins with every frame copied,
@@ -198,7 +200,8 @@ class _Checkpointer:
     def __init__(self, database: str, turn: _Turn, loop: asyncio.AbstractEventLoop) -> None:
         self._database = database
         self._turn = turn
-        self._loop = loop
+        # Weakly: the turn is kept by its loop's entry in a WeakKeyDictionary.
+        self._loop = weakref.ref(loop)
         self._wake = threading.Event()
         self._passes = threading.Lock()  # one pass at a time on the one connection
         self._connection: sqlite3.Connection | None = None
@@ -220,9 +223,9 @@ class _Checkpointer:
         """Ask the thread to end (from any thread) and call off a seal that waits."""
         self._stopping.set()
         self._wake.set()
-        task = self._seal_task
-        if task is not None and not self._loop.is_closed():
-            self._loop.call_soon_threadsafe(task.cancel)
+        task, loop = self._seal_task, self._loop()
+        if task is not None and loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(task.cancel)
 
     def join(self) -> None:
         self._thread.join(BUSY_TIMEOUT_SECONDS)
@@ -262,7 +265,8 @@ class _Checkpointer:
                     self._stopping.wait(CHECKPOINT_PAUSE_SECONDS / 50)
                 else:
                     if not self._wake.wait(BUSY_TIMEOUT_SECONDS):
-                        if self._loop.is_closed():
+                        loop = self._loop()
+                        if loop is None or loop.is_closed():
                             return
                         continue
                     self._wake.clear()
@@ -274,8 +278,11 @@ class _Checkpointer:
                 if not self._sealing:
                     frames = self._catch_up(frames)
                 if frames >= SEAL_FRAMES and not self._sealing and seals == self._seals:
+                    loop = self._loop()
+                    if loop is None:
+                        return  # its loop is gone: nobody writes any more
                     self._sealing = True
-                    self._loop.call_soon_threadsafe(self._start_seal)
+                    loop.call_soon_threadsafe(self._start_seal)
         except RuntimeError:  # the loop closed under a seal: nobody writes any more
             return
         finally:
@@ -318,7 +325,7 @@ class _Checkpointer:
         if self._stopping.is_set():
             self._sealing = False
             return
-        self._seal_task = self._loop.create_task(self._seal())
+        self._seal_task = asyncio.get_running_loop().create_task(self._seal())
 
     async def _seal(self) -> None:
         try:
