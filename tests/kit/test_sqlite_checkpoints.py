@@ -18,6 +18,7 @@ from app import db as app_db
 from app.config import Settings
 from app.db import Database
 from app.models import Base, Category
+from tests.kit.helpers import until
 
 
 @pytest.fixture
@@ -92,14 +93,6 @@ async def _categories(database: Database) -> int:
         return int(await session.scalar(select(func.count()).select_from(Category)) or 0)
 
 
-async def _until(condition, what: str) -> None:
-    for _ in range(500):
-        if condition():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"never happened: {what}")
-
-
 def _checkpoint_threads() -> set[threading.Thread]:
     """Checkpointer threads alive (the app's own included)."""
     return {t for t in threading.enumerate() if t.name == "kizuna-sqlite-checkpoint"}
@@ -130,7 +123,7 @@ async def test_the_wal_is_copied_back_once_the_writes_pause(own_settings: Settin
     path, _wal = _paths(database)
     try:
         await _add_categories(database, "burst", 50)
-        await _until(lambda: _left_to_copy(path) == 0, "the WAL copied back")
+        await until(lambda: _left_to_copy(path) == 0, "the WAL copied back")
         assert await _categories(database) == 50
     finally:
         await database.dispose()

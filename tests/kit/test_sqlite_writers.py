@@ -24,6 +24,7 @@ from app import db as app_db
 from app.db import database_unavailable
 from app.models import Category
 from tests.integrations.helpers import bearer, make_token
+from tests.kit.helpers import until
 
 
 @pytest.fixture(autouse=True)
@@ -53,14 +54,6 @@ def _waiting_on(fd: int) -> bool:
     return any("->" in line and "FLOCK" in line and inode in line for line in lines)
 
 
-async def _until(condition, what: str) -> None:
-    for _ in range(500):
-        if condition():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"never happened: {what}")
-
-
 async def _add_category(database, slug: str) -> None:
     async with database.transaction() as session:
         session.add(Category(slug=slug, name_en=slug.title(), name_ja=slug, description_en=""))
@@ -75,7 +68,7 @@ async def test_a_writer_waits_for_another_process_then_goes_at_once(database, ot
     await _add_category(database, "first")  # the lock file exists from the first write on
     fcntl.flock(other_process, fcntl.LOCK_EX)
     writing = asyncio.create_task(_add_category(database, "second"))
-    await _until(lambda: _waiting_on(other_process), "the writer waiting on the lock file")
+    await until(lambda: _waiting_on(other_process), "the writer waiting on the lock file")
     assert not writing.done()
     assert await _categories(database) == 1  # reads never wait for writers
     fcntl.flock(other_process, fcntl.LOCK_UN)
@@ -186,7 +179,7 @@ async def test_a_writer_waiting_past_the_busy_timeout_is_an_outage(settings, mon
 
     try:
         holder = asyncio.create_task(hold())
-        await _until(lambda: database.engine.sync_engine.pool.checkedout() == 1, "a held writer")
+        await until(lambda: database.engine.sync_engine.pool.checkedout() == 1, "a held writer")
         with pytest.raises(SQLAlchemyTimeoutError) as failed:
             await asyncio.wait_for(_add_category(database, "blocked"), 5)
         assert database_unavailable(failed.value)  # given up at the busy timeout, not later
@@ -228,7 +221,7 @@ async def test_a_write_request_is_refused_without_waiting_for_the_writers_turn(
         writing = asyncio.create_task(
             program.patch("/api/v1/me", json={"bio": "waited"}, headers=bearer(token))
         )
-        await _until(lambda: _waiting_on(other_process), "the write waiting for its turn")
+        await until(lambda: _waiting_on(other_process), "the write waiting for its turn")
         assert not writing.done()
     finally:
         fcntl.flock(other_process, fcntl.LOCK_UN)
