@@ -138,7 +138,6 @@ class _WriterQueue:
         turn then copies back (the engine's connections must not: ``wal_autocheckpoint=0``)."""
         self._lock_path = lock_path
         self._checkpoint_path = checkpoint_path
-        self.checkpoints_aside = checkpoint_path is not None
         self._turns: WeakKeyDictionary[asyncio.AbstractEventLoop, _Turn] = WeakKeyDictionary()
         self._holders: dict[int, _Turn] = {}
 
@@ -464,9 +463,8 @@ def _tune_sqlite(engine: AsyncEngine, *, checkpoint_aside: bool = False) -> None
     """``checkpoint_aside``: the WAL is copied back by a ``_Checkpointer`` of each turn, not by
     the engine's connections (for engines whose every write takes a turn)."""
     database = _database_path(engine)
-    writers = _WriterQueue(
-        _writers_lock_path(engine), database if checkpoint_aside and database else None
-    )
+    checkpoint_path = database if checkpoint_aside else None
+    writers = _WriterQueue(None if database is None else f"{database}-writers", checkpoint_path)
     _QUEUES[engine.sync_engine] = writers
     dialect = engine.sync_engine.dialect
     do_commit, do_rollback = dialect.do_commit, dialect.do_rollback
@@ -503,7 +501,7 @@ def _tune_sqlite(engine: AsyncEngine, *, checkpoint_aside: bool = False) -> None
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        if writers.checkpoints_aside:
+        if checkpoint_path is not None:
             cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.close()
 
@@ -532,12 +530,6 @@ def _database_path(engine: AsyncEngine) -> str | None:
     if not database or database == ":memory:" or "mode=memory" in str(engine.url):
         return None
     return database
-
-
-def _writers_lock_path(engine: AsyncEngine) -> str | None:
-    """The writers' lock file beside a SQLite database file (None in memory)."""
-    database = _database_path(engine)
-    return None if database is None else f"{database}-writers"
 
 
 async def stop_checkpointers(engine: AsyncEngine) -> None:
