@@ -105,8 +105,8 @@ async def record(
     }
     # A Core insert rather than session.add() + flush(): the activity is written once and
     # never changed, so the unit of work has nothing to track (a flush per action cost more
-    # than the insert itself). Built once, executed with the values as parameters (on SQLite,
-    # straight on the driver); pending ORM changes are flushed first, since listeners query
+    # than the insert itself). Built once, executed with the values as parameters (straight
+    # on the driver); pending ORM changes are flushed first, since listeners query
     # what the action changed.
     deduped = dedupe_key is not None
     new_id = (

@@ -95,7 +95,7 @@ def _heat_upsert(insert_: Any) -> Any:
     source = select(*(value.label(key) for key, value in columns.items())).where(
         Member.id == bindparam("p_member", type_=Integer),
         # The roles as values of their own, not one list SQLAlchemy expands per execution: so
-        # the statement is compiled once (and SQLite runs it on the driver, app.kit.sql).
+        # the statement is compiled once (and runs on the driver, app.kit.sql).
         Member.role.in_([literal(role) for role in policy.POPULATION_ROLES]),
     )
     stmt = insert_(Score.__table__).from_select(list(columns), source)
@@ -238,7 +238,7 @@ def _dirty_members(limit: int) -> Any:
 
 
 # The batch's statements are built once (app.kit.sql.prebuilt) and take the members as one
-# parameter (app.kit.sql.in_ids), so on SQLite they run straight on the driver: through the
+# parameter (app.kit.sql.in_ids), so they run straight on the driver: through the
 # ORM each cost more than its SQL, and a like's batch, which usually refreshes two members,
 # runs seven of them (bench/ANALYSIS.md, session 16).
 def _dirty_build(_insert: Any) -> Any:

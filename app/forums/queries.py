@@ -249,8 +249,8 @@ async def visible_categories(session: AsyncSession, viewer: Member | None) -> li
 
 async def category_by_slug(session: AsyncSession, viewer: Member | None, slug: str) -> Category:
     """The category at ``slug`` if the viewer may see it (else 404). One row by a unique key,
-    so the visibility rule is applied to it in Python, by the policy. A read session on
-    SQLite gets it kept, as :func:`get_topic` does."""
+    so the visibility rule is applied to it in Python, by the policy. A read session gets it
+    kept, as :func:`get_topic` does."""
     category: Category | None = None
     stored = await driver_rows(
         session, "forums.category_by_slug", _category_by_slug(), {"slug": slug}, read_only=True
@@ -484,8 +484,8 @@ def _for_reader(summary: TopicSummary, viewer: Member | None, new_after: datetim
 
 
 # Summaries kept per process, by the row as the database gave it (every value a summary holds
-# comes from it, so a kept one is never stale): on SQLite, a row seen before costs neither
-# converting its dates nor building its objects (a fifth of a topic list's instructions).
+# comes from it, so a kept one is never stale): a row seen before costs neither converting its
+# values nor building its objects (on SQLite a fifth of a topic list's instructions).
 _summaries: Kept[tuple[Any, ...], TopicSummary] = Kept(4096)
 
 
@@ -571,8 +571,8 @@ async def _stored_rows(
     session: AsyncSession, key: tuple[Any, ...], statement: Any, params: dict[str, Any]
 ) -> tuple[list[tuple[Any, ...]], Converter]:
     """The statement's rows as the database gave them (a key for what is kept of them) and
-    how to convert one to SQLAlchemy's values: on SQLite straight from the driver, elsewhere
-    through SQLAlchemy, already converted."""
+    how to convert one to SQLAlchemy's values: straight from the driver where
+    :func:`driver_rows` can, else through SQLAlchemy, already converted."""
     found = await driver_rows(session, key, statement, params)
     if found is not None:
         return found
@@ -646,7 +646,7 @@ async def get_topic(session: AsyncSession, viewer: Member | None, topic_id: int)
     return TopicContext(topic, category, last_read, _split_tags(tag_names, sqlite))
 
 
-# A read session's topic and category on SQLite: detached objects made once per process from
+# A read session's topic and category: detached objects made once per process from
 # their row as stored and kept by it (a changed row is a new key, so none is stale). What a
 # page or a reply form reads of them is their columns; read sessions cannot write, so nothing
 # done to one could reach the database. Write sessions load their own, attached.

@@ -7,12 +7,13 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from sqlalchemy import bindparam, event, func, literal, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, event, func, literal, literal_column, select, update
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from app.db import database_unavailable
 from app.kit import sql
 from app.kit.sql import execute_core, run_prebuilt
-from app.models import AnalyticsMemberDaily, Category, Member, Upload
+from app.models import AnalyticsMemberDaily, AnalyticsMemberScore, Category, Member, Upload
 from app.uploads import service as uploads
 from tests.factories import make_member
 from tests.statements import counting
@@ -50,7 +51,7 @@ async def test_core_statements_follow_the_sessions_transactions(database):
     assert await _slugs(database) == ["kept", "second"]
 
 
-# --- prebuilt statements on SQLite's driver -----------------------------------------------------
+# --- prebuilt statements on the driver (sqlite3, asyncpg) --------------------------------------
 
 
 def _daily_upsert(insert_):
@@ -134,12 +135,11 @@ async def test_prebuilt_statements_return_typed_rows_and_keep_defaults(database)
     assert tea.created_at is not None
     written = ("like.given", "post.created", "topic.created")
     assert {verb: counts.get(verb) for verb in written} == dict.fromkeys(written, 2)
-    if database.is_sqlite:
-        # The upsert and the executemany ran on the driver; the INSERT whose defaults
-        # SQLAlchemy computes per execution did not.
-        assert _driver_plans("test.daily") == [True]
-        assert _driver_plans("test.daily_rows") == [True, True]
-        assert _driver_plans("test.category_from_params") == [False]
+    # The upsert and the executemany ran on the driver (sqlite3 or asyncpg); the INSERT
+    # whose defaults SQLAlchemy computes per execution did not.
+    assert _driver_plans("test.daily") == [True]
+    assert _driver_plans("test.daily_rows") == [True, True]
+    assert _driver_plans("test.category_from_params") == [False]
 
 
 def _daily_twice(insert_):
@@ -184,8 +184,7 @@ async def test_prebuilt_parameters_land_where_sqlalchemy_puts_them(database):
         (date(2026, 12, 1), "test.fixed", 3, 8),
         (date(2026, 12, 2), "test.fixed", 4, 9),
     ]
-    if database.is_sqlite:
-        assert _driver_plans("test.daily_twice") == [True]
+    assert _driver_plans("test.daily_twice") == [True]
 
 
 async def test_prebuilt_statements_on_the_driver_roll_back_with_the_transaction(database):
@@ -220,26 +219,132 @@ async def test_statements_are_seen_by_engine_listeners(database):
 
 
 async def test_reads_on_the_driver_give_sqlalchemys_values(database):
-    """A read straight on SQLite's driver hands back the rows as sqlite3 gives them and
-    converts each one to exactly what SQLAlchemy would have returned."""
+    """A read straight on the driver (sqlite3, or asyncpg on PostgreSQL) hands back the rows
+    as the driver gives them and converts each one to exactly what SQLAlchemy would have
+    returned: times with their zone, dates, floats, JSON, booleans and missing values."""
     member = await make_member(database)
-    statement = select(Member.id, Member.created_at, Member.handle).where(
-        Member.id == bindparam("p_member")
+    async with database.transaction() as session:
+        await session.execute(
+            update(AnalyticsMemberScore)
+            .where(AnalyticsMemberScore.member_id == member.id)
+            .values(
+                heat_base=2.5,
+                last_active_day=date(2026, 12, 4),
+                explanation=[{"signal": "likes", "count": 3}],
+                dirty=False,
+                decile=None,
+            )
+        )
+    statement = (
+        select(
+            Member.id,
+            Member.created_at,
+            Member.handle,
+            Member.silenced_until,
+            AnalyticsMemberScore.heat_base,
+            AnalyticsMemberScore.last_active_day,
+            AnalyticsMemberScore.explanation,
+            AnalyticsMemberScore.dirty,
+            AnalyticsMemberScore.decile,
+        )
+        .join(AnalyticsMemberScore, AnalyticsMemberScore.member_id == Member.id)
+        .where(Member.id == bindparam("p_member"))
     )
+    params = {"p_member": member.id}
     async with database.transaction(write=False) as session:
-        expected = [
-            tuple(row) for row in (await session.execute(statement, {"p_member": member.id}))
-        ]
-        found = await sql.driver_rows(session, "test.member", statement, {"p_member": member.id})
-    assert expected[0][0] == member.id
-    if not database.is_sqlite:
-        assert found is None  # PostgreSQL reads go through SQLAlchemy
-        return
+        expected = [tuple(row) for row in await session.execute(statement, params)]
+        found = await sql.driver_rows(session, "test.member_score", statement, params)
     assert found is not None
     rows, convert = found
-    assert isinstance(rows[0][1], str)  # as stored
     assert [convert(row) for row in rows] == expected
+    assert expected[0][0] == member.id
     assert expected[0][1].tzinfo is not None
+    assert expected[0][4:] == (
+        2.5,
+        date(2026, 12, 4),
+        [{"signal": "likes", "count": 3}],
+        False,
+        None,
+    )
+    if database.is_sqlite:
+        assert isinstance(rows[0][1], str)  # as stored
+    assert _driver_plans("test.member_score") == [True]
+
+
+def _transaction_id(_insert):
+    return select(func.txid_current())
+
+
+def _categories_named(_insert):
+    return select(Category.slug).where(Category.slug.like(bindparam("p_prefix") + "%"))
+
+
+async def test_a_read_on_the_driver_belongs_to_the_sessions_transaction(database):
+    """In a write transaction a read on the driver sees the transaction's own writes, before
+    and after a statement that goes through SQLAlchemy, and nothing of them once it rolls
+    back (on PostgreSQL the read begins the transaction as SQLAlchemy would have)."""
+    prefix = {"p_prefix": "txn-"}
+    async with database.session(write=True) as session:
+        assert await sql.read_prebuilt(session, "test.named", _categories_named, prefix) == []
+        if not database.is_sqlite:
+            # The first read began the transaction: the next ones run within it.
+            first = await sql.read_prebuilt(session, "test.txid", _transaction_id, {})
+            assert await sql.read_prebuilt(session, "test.txid", _transaction_id, {}) == first
+        await run_prebuilt(session, "test.category", _add, {"p_slug": "txn-one"})
+        assert await sql.read_prebuilt(session, "test.named", _categories_named, prefix) == [
+            ("txn-one",)
+        ]
+        await session.rollback()
+        assert await sql.read_prebuilt(session, "test.named", _categories_named, prefix) == []
+        await run_prebuilt(session, "test.category", _add, {"p_slug": "txn-two"})
+        await session.commit()
+    async with database.transaction(write=False) as session:
+        found = await sql.read_prebuilt(session, "test.named", _categories_named, prefix)
+    assert found == [("txn-two",)]
+    assert _driver_plans("test.named") == [True]
+
+
+def _broken(_insert):
+    return select(literal_column("no_such_column")).select_from(Member.__table__)
+
+
+async def test_a_failed_read_on_the_driver_raises_sqlalchemys_error(database):
+    """A statement the database refuses raises SQLAlchemy's error, naming the statement, and
+    the read session goes on working."""
+    member = await make_member(database)
+    async with database.transaction(write=False) as session:
+        with pytest.raises(DBAPIError) as failed:
+            await sql.read_prebuilt(session, "test.broken", _broken, {})
+        assert "no_such_column" in str(failed.value)
+        assert not failed.value.connection_invalidated
+        rows = await sql.read_prebuilt(session, "test.named", _categories_named, {"p_prefix": ""})
+        assert rows == []
+        found = await sql.read_prebuilt(
+            session, "test.members_in", _members_in, {"p_ids": [member.id]}
+        )
+    assert [row[0] for row in found] == [member.id]
+
+
+async def test_a_read_on_a_lost_connection_is_an_outage(database):
+    """PostgreSQL: a read on the driver over a connection the server has closed raises the
+    error the app answers with 503 (the connection invalidated), and the next session gets
+    a working connection."""
+    if database.is_sqlite:
+        pytest.skip("a SQLite file has no server to lose")
+    member = await make_member(database)
+    params = {"p_ids": [member.id]}
+    async with database.session(write=False) as session:
+        await sql.read_prebuilt(session, "test.members_in", _members_in, params)
+        pid = (await session.execute(select(func.pg_backend_pid()))).scalar_one()
+        async with database.transaction(write=False) as other:
+            await other.execute(select(func.pg_terminate_backend(pid)))
+        with pytest.raises(DBAPIError) as failed:
+            await sql.read_prebuilt(session, "test.members_in", _members_in, params)
+    assert failed.value.connection_invalidated
+    assert database_unavailable(failed.value)
+    async with database.transaction(write=False) as session:
+        found = await sql.read_prebuilt(session, "test.members_in", _members_in, params)
+    assert [row[0] for row in found] == [member.id]
 
 
 def _members_in(_insert):
@@ -270,8 +375,7 @@ async def test_a_list_of_ids_is_one_parameter_of_a_statement_built_once(database
         [first, second, third],
     ]
     assert found[1][0][1] == members[2].created_at  # a datetime, as SQLAlchemy gives it
-    if database.is_sqlite:
-        assert _driver_plans("test.members_in") == [True]
+    assert _driver_plans("test.members_in") == [True]
 
 
 async def test_an_object_made_from_its_columns_is_as_if_loaded(database):
