@@ -222,7 +222,7 @@ class _Given:
 
 
 class _Plan:
-    """A statement compiled once for SQLite and one set of parameter names: its SQL, where
+    """A statement compiled once for a dialect and one set of parameter names: its SQL, where
     each positional parameter comes from (a given parameter or a value fixed in the
     statement) and how it is converted, and the names and conversion of the columns it
     returns."""
@@ -282,7 +282,8 @@ class _Plan:
         self.described = True
 
     def convert(self, row: tuple[Any, ...]) -> tuple[Any, ...]:
-        """A row as sqlite3 gives it, converted as SQLAlchemy would (dates from text, ...)."""
+        """A row as the driver gives it, converted as SQLAlchemy would (dates from text on
+        SQLite, ...)."""
         return tuple(
             value if convert is None else convert(value)
             for value, convert in zip(row, self.columns, strict=True)
@@ -330,6 +331,34 @@ def _plan(
     return plan
 
 
+def _unwatched(connection: AsyncConnection) -> Any:
+    """The connection's synchronous side, unless anything listens to or logs its engine's
+    statements (the tests that count queries, ``echo``): a statement may skip SQLAlchemy
+    only then."""
+    sync = connection.sync_connection
+    if sync is None or sync._echo:
+        return None
+    dispatch = sync.engine.dispatch
+    if dispatch.before_cursor_execute or dispatch.after_cursor_execute:
+        return None
+    return sync
+
+
+def _planned(
+    dialect: Any, statement: Any, key: Hashable, params: Any
+) -> tuple[_Plan, bool, Any] | None:
+    """The statement's plan for these parameters (a list of dicts: an executemany), whether
+    it is an executemany, and its positional parameters; None where it cannot skip
+    SQLAlchemy (:func:`_plan`)."""
+    many = isinstance(params, list)
+    if many and not params:
+        return None
+    plan = _plan(dialect, statement, key, sorted(params[0] if many else params), many)
+    if plan is None:
+        return None
+    return plan, many, [plan.args(one) for one in params] if many else plan.args(params)
+
+
 def _run_on_driver(
     connection: AsyncConnection,
     key: Hashable,
@@ -350,11 +379,8 @@ def _run_on_driver(
     ours on SQLite, inside its transaction and either read-only (with ``reads``) or holding
     the write lock (with ``writes``); and None when anything listens to or logs the engine's
     statements (the tests that count queries, ``echo``)."""
-    sync = connection.sync_connection
-    if sync is None or sync.dialect.name != "sqlite" or sync._echo:
-        return None
-    dispatch = sync.engine.dispatch
-    if dispatch.before_cursor_execute or dispatch.after_cursor_execute:
+    sync = _unwatched(connection)
+    if sync is None or sync.dialect.name != "sqlite":
         return None
     adapted = sync.connection.dbapi_connection
     raw = getattr(getattr(adapted, "_connection", None), "_conn", None)
@@ -365,13 +391,10 @@ def _run_on_driver(
         or (reads and getattr(adapted, "inline", False))
     ):
         return None
-    many = isinstance(params, list)
-    if many and not params:
+    planned = _planned(sync.dialect, statement, key, params)
+    if planned is None:
         return None
-    plan = _plan(sync.dialect, statement, key, sorted(params[0] if many else params), many)
-    if plan is None:
-        return None
-    args: Any = [plan.args(one) for one in params] if many else plan.args(params)
+    plan, many, args = planned
     cursor = raw.cursor()
     try:
         if many:
@@ -410,24 +433,18 @@ async def _run_on_asyncpg(
     None (the caller then executes it through SQLAlchemy) unless the connection is asyncpg's;
     when anything listens to or logs the engine's statements; and with ``read_only`` unless
     the session is a read session (autocommit: it never writes), as on SQLite."""
-    sync = connection.sync_connection
-    if sync is None or sync.dialect.driver != "asyncpg" or sync._echo:
-        return None
-    dispatch = sync.engine.dispatch
-    if dispatch.before_cursor_execute or dispatch.after_cursor_execute:
+    sync = _unwatched(connection)
+    if sync is None or sync.dialect.driver != "asyncpg":
         return None
     # SQLAlchemy's adapter of the asyncpg connection (its transaction, lock and statements).
     adapted: Any = sync.connection.dbapi_connection
     if read_only and getattr(adapted, "isolation_level", None) != "autocommit":
         return None
     dialect: Any = sync.dialect
-    many = isinstance(params, list)
-    if many and not params:
+    planned = _planned(dialect, statement, key, params)
+    if planned is None:
         return None
-    plan = _plan(dialect, statement, key, sorted(params[0] if many else params), many)
-    if plan is None:
-        return None
-    args: Any = [plan.args(one) for one in params] if many else plan.args(params)
+    plan, many, args = planned
     try:
         async with adapted._execute_mutex:
             if adapted._transaction is None:
