@@ -18,13 +18,14 @@ written the same way by ``kizuna bench-data`` (:func:`fold`).
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Date, bindparam, func, select, text
+from sqlalchemy import Date, bindparam, case, func, literal_column, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.analytics import community, metrics, policy
@@ -265,6 +266,62 @@ async def staff_active_pairs(
         .where(Daily.member_id.in_(staff), Daily.day.between(first, last), Daily.done > 0)
     )
     return [(member_id, day) for member_id, day in rows.all()]
+
+
+def period_of(column: Any, starts: Sequence[Any]) -> Any:
+    """SQL for the index of the period a value falls in: ``i`` from ``starts[i]`` up to the
+    next start (the last period has no end), -1 before the first. A binary search of nested
+    ``CASE``s, so a row of a year's weeks costs six comparisons, not fifty-three."""
+
+    def search(low: int, high: int) -> Any:
+        # The index is in low..high; starts[low] <= value (or low == -1), value < starts[high + 1].
+        if low == high:
+            return literal_column(str(low))
+        middle = (low + high + 1) // 2
+        return case((column < starts[middle], search(low, middle - 1)), else_=search(middle, high))
+
+    return search(-1, len(starts) - 1)
+
+
+async def returning(
+    session: AsyncSession, periods: Sequence[date], last: date
+) -> tuple[list[int], list[int]]:
+    """For consecutive periods (their first days; the last one ends on ``last``): how many
+    members of the population were active in each, and how many of those had been active in
+    the one before. Read from ``analytics_active_returns``, at most a few rows per period pair
+    whatever the community's size: a member's first active day in a period is the row whose
+    previous day is before it, and they were active in the period before exactly when that
+    previous day falls in it."""
+    returns = AnalyticsActiveReturn
+    keyed = (
+        select(
+            period_of(returns.day, periods).label("slot"),
+            period_of(returns.previous_day, periods).label("previous"),
+            returns.members,
+        )
+        .where(returns.day.between(periods[0], last))
+        .subquery()
+    )
+    rows = await session.execute(
+        select(keyed.c.slot, keyed.c.previous, func.sum(keyed.c.members))
+        .where(keyed.c.previous < keyed.c.slot)
+        .group_by(keyed.c.slot, keyed.c.previous)
+    )
+    active = [0] * len(periods)
+    again = [0] * len(periods)
+    for slot, previous, members in rows.all():
+        active[slot] += int(members)
+        if previous == slot - 1:
+            again[slot] += int(members)
+    # The rollup counts every role: take the staff's own active periods out.
+    staff: list[set[int]] = [set() for _ in periods]
+    for member_id, day in await staff_active_pairs(session, periods[0], last):
+        staff[bisect_right(periods, day) - 1].add(member_id)
+    for slot, members in enumerate(staff):
+        active[slot] -= len(members)
+        if slot:
+            again[slot] -= len(members & staff[slot - 1])
+    return active, again
 
 
 async def load(session: AsyncSession, first: date, last: date) -> Active:

@@ -6,7 +6,6 @@ against hand-computed expectations and documented in one place (README, "Analyti
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -156,37 +155,23 @@ class CohortRow:
 
 
 def cohorts(
-    signups: Mapping[int, date],
-    active_days: Iterable[tuple[int, date]],
-    first: date,
-    last: date,
-    unit: str,
+    periods: Sequence[date], sizes: Mapping[int, int], active: Mapping[tuple[int, int], int]
 ) -> list[CohortRow]:
     """Members grouped by the week or month they joined; for each following period, the share
-    of the cohort active in it (any recorded action that period)."""
-    periods = periods_between(first, last, unit)
-    index = {start: i for i, start in enumerate(periods)}
-    active: dict[int, set[int]] = {}
-    for member_id, day in active_days:
-        slot = index.get(period_start(day, unit))
-        if slot is not None:
-            active.setdefault(slot, set()).add(member_id)
-    members_of: dict[int, set[int]] = {}
-    for member_id, joined in signups.items():
-        slot = index.get(period_start(joined, unit))
-        if slot is not None:
-            members_of.setdefault(slot, set()).add(member_id)
+    of the cohort active in it (any recorded action that period). Periods are given by their
+    index in ``periods``: ``sizes`` maps one to how many members joined in it, ``active`` a
+    (joined, active) pair to how many of those members did something in the second."""
     rows: list[CohortRow] = []
     for slot, start in enumerate(periods):
-        cohort = members_of.get(slot, set())
+        size = sizes.get(slot, 0)
         shares: list[float | None] = []
         for later in range(len(periods)):
             target = slot + later
-            if target >= len(periods) or not cohort:
+            if target >= len(periods) or not size:
                 shares.append(None)
             else:
-                shares.append(100.0 * len(cohort & active.get(target, set())) / len(cohort))
-        rows.append(CohortRow(start, len(cohort), tuple(shares)))
+                shares.append(100.0 * active.get((slot, target), 0) / size)
+        rows.append(CohortRow(start, size, tuple(shares)))
     return rows
 
 
@@ -201,21 +186,11 @@ class ChurnRow:
         return 100.0 * self.churned / self.active if self.active else None
 
 
-def churn(
-    active_days: Iterable[tuple[int, date]], first: date, last: date, unit: str = "month"
-) -> list[ChurnRow]:
-    """For each period whose next period is also in range: members active in it, and how many
-    of them were not active at all in the next period."""
-    periods = periods_between(first, last, unit)
-    active: dict[date, set[int]] = {start: set() for start in periods}
-    for member_id, day in active_days:
-        start = period_start(day, unit)
-        if start in active:
-            active[start].add(member_id)
-    return [
-        ChurnRow(start, len(active[start]), len(active[start] - active[following]))
-        for start, following in itertools.pairwise(periods)
-    ]
+def churn(periods: Sequence[date], active: Sequence[int], kept: Sequence[int]) -> list[ChurnRow]:
+    """For each period whose next period is also in range: the members active in it
+    (``active[i]``), and how many of them were not active at all in the next period (all but
+    the ``kept[i]`` who were)."""
+    return [ChurnRow(start, active[i], active[i] - kept[i]) for i, start in enumerate(periods[:-1])]
 
 
 # --- engagement ("heat") -----------------------------------------------------------------------

@@ -116,21 +116,6 @@ def _per_day(rng: DateRange, *parts: tuple[int, dict[date, int]]) -> list[int]:
     return [sum(sign * counts.get(day, 0) for sign, counts in parts) for day in rng.each_day()]
 
 
-async def active_pairs(session: AsyncSession, first: date, last: date) -> list[tuple[int, date]]:
-    """(member, day) for every day a member of the population did something."""
-    rows = await session.execute(
-        select(Daily.member_id, Daily.day)
-        .distinct()
-        .join(Member, Member.id == Daily.member_id)
-        .where(
-            Daily.day.between(first, last),
-            Daily.done > 0,
-            Member.role.in_(policy.POPULATION_ROLES),
-        )
-    )
-    return [(member_id, day) for member_id, day in rows.all()]
-
-
 @dataclass
 class Table:
     """One chart's numbers: what the chart draws and what its CSV download contains."""
@@ -431,19 +416,43 @@ async def top_content(session: AsyncSession, rng: DateRange) -> tuple[Table, Tab
 
 
 async def cohort_table(session: AsyncSession, rng: DateRange, unit: str) -> Table:
+    """Members who joined in the range, by the week or month they joined, and the share of
+    each group active in each period after. Counted in the database, reading only the daily
+    rollup rows of the members who joined in the range."""
+    periods = metrics.periods_between(rng.start, rng.end, unit)
     first, last = rng.bounds()
+    zone = ZoneInfo(get_settings().community_timezone)
+    joined_in = active.period_of(
+        Member.created_at, [datetime.combine(start, time(), zone) for start in periods]
+    )
     joined = (
-        await session.execute(
-            select(Member.id, Member.created_at).where(
-                Member.role.in_(policy.POPULATION_ROLES),
-                Member.created_at >= first,
-                Member.created_at < last,
-            )
+        Member.role.in_(policy.POPULATION_ROLES),
+        Member.created_at >= first,
+        Member.created_at < last,
+    )
+    sizes = select(joined_in.label("slot"), Member.id).where(*joined).subquery()
+    active_days = (
+        select(
+            joined_in.label("joined"),
+            active.period_of(Daily.day, periods).label("slot"),
+            Daily.member_id,
         )
-    ).all()
-    signups = {member_id: clock.community_day(moment) for member_id, moment in joined}
-    pairs = await active_pairs(session, rng.start, rng.end)
-    rows = metrics.cohorts(signups, pairs, rng.start, rng.end, unit)
+        .join(Daily, Daily.member_id == Member.id)
+        .where(*joined, Daily.day.between(rng.start, rng.end), Daily.done > 0)
+        .subquery()
+    )
+    counts = await session.execute(
+        select(
+            active_days.c.joined, active_days.c.slot, func.count(active_days.c.member_id.distinct())
+        ).group_by(active_days.c.joined, active_days.c.slot)
+    )
+    rows = metrics.cohorts(
+        periods,
+        dict(
+            (await session.execute(select(sizes.c.slot, func.count()).group_by(sizes.c.slot))).all()
+        ),
+        {(joined_slot, slot): count for joined_slot, slot, count in counts.all()},
+    )
     width = len(rows)
     table = Table(
         "cohorts",
@@ -455,9 +464,9 @@ async def cohort_table(session: AsyncSession, rng: DateRange, unit: str) -> Tabl
 
 
 async def churn_table(session: AsyncSession, rng: DateRange) -> Table:
-    first = metrics.period_start(rng.start, "month")
-    pairs = await active_pairs(session, first, rng.end)
-    rows = metrics.churn(pairs, first, rng.end, "month")
+    periods = metrics.periods_between(rng.start, rng.end, "month")
+    members, again = await active.returning(session, periods, rng.end)
+    rows = metrics.churn(periods, members, again[1:])
     return Table(
         "churn",
         _("Monthly churn"),

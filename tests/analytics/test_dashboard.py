@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
+from sqlalchemy import literal_column, select
 
+from app.analytics import active
 from app.kit import clock
 from app.models import Role
 from tests.analytics.community import at, days_ago, make_question, record, set_joined
@@ -17,6 +19,8 @@ def _rows(payload):
 
 async def test_active_members_churn_and_cohorts(client, member_factory, login, database):
     a, b, c = [await member_factory(name=n) for n in ("A", "B", "C")]
+    # Staff are not part of the community's figures, however active.
+    staff = await member_factory(name="Mod", role=Role.moderator)
     for member, day in (
         (a, "2025-03-01"),
         (a, "2025-03-02"),
@@ -24,11 +28,15 @@ async def test_active_members_churn_and_cohorts(client, member_factory, login, d
         (c, "2025-02-10"),
         (a, "2025-03-10"),
         (a, "2025-04-02"),
+        (staff, "2025-02-11"),
+        (staff, "2025-03-04"),
+        (staff, "2025-04-05"),
     ):
         await record(database, "member.visited", member, at(date.fromisoformat(day)))
     await set_joined(database, a, at(date(2025, 2, 5)))
     await set_joined(database, c, at(date(2025, 2, 20)))
     await set_joined(database, b, at(date(2025, 3, 3)))
+    await set_joined(database, staff, at(date(2025, 2, 6)))
     await login(client, await member_factory(role=Role.operator))
 
     active = (await client.get("/api/v1/ops/charts/active?start=2025-03-01&end=2025-03-12")).json()
@@ -47,6 +55,12 @@ async def test_active_members_churn_and_cohorts(client, member_factory, login, d
     assert churn["2025-02-01"]["churn_percent"] == 100.0
     assert churn["2025-03-01"]["not_active_next_month"] == 1
     assert churn["2025-03-01"]["churn_percent"] == 50.0
+    assert [row["active"] for row in churn.values()] == [1, 2]
+    # A range starting mid-month counts from the first of that month.
+    later = _rows(
+        (await client.get("/api/v1/ops/charts/churn?start=2025-03-15&end=2025-04-30")).json()
+    )
+    assert later == {"2025-03-01": churn["2025-03-01"]}
 
     cohorts = (
         await client.get("/api/v1/ops/charts/cohorts?start=2025-02-01&end=2025-04-30&unit=month")
@@ -249,3 +263,18 @@ async def test_rank_distribution_and_top_content(client, member_factory, login, 
     views = (await client.get("/ops/export/top_views.csv?start=2025-06-01&end=2025-06-30")).text
     viewed = [line.split(",")[0] for line in views.strip().splitlines()[1:]]
     assert viewed == [str(t) for t in topics[1:11]]  # the deleted topics[0] had the most
+
+
+async def test_period_index_in_sql_matches_the_periods(database):
+    # The cohort and churn tables count by period in the database: each value's period index
+    # must be the one whose start is the last at or before it, for any number of periods.
+    for count in (1, 2, 3, 53):
+        starts = [10 * i for i in range(count)]
+        values = list(range(-5, 10 * count + 5, 3))
+        async with database.transaction() as session:
+            found = (
+                await session.execute(
+                    select(*(active.period_of(literal_column(str(v)), starts) for v in values))
+                )
+            ).one()
+        assert list(found) == [min(v // 10, count - 1) if v >= 0 else -1 for v in values]

@@ -93,15 +93,11 @@ def test_rfm_scores_and_groups():
 
 
 def test_cohorts_and_churn():
-    a, b, c = 1, 2, 3
-    active = [
-        (c, date(2025, 2, 10)),
-        (a, date(2025, 3, 1)),
-        (b, date(2025, 3, 2)),
-        (a, date(2025, 4, 2)),
-    ]
-    signups = {a: date(2025, 2, 5), c: date(2025, 2, 20), b: date(2025, 3, 3)}
-    rows = metrics.cohorts(signups, active, date(2025, 2, 1), date(2025, 4, 30), "month")
+    months = metrics.periods_between(date(2025, 2, 1), date(2025, 4, 30), "month")
+    assert months == [date(2025, 2, 1), date(2025, 3, 1), date(2025, 4, 1)]
+    # Two joined in February, one of them active in each month; one joined in March and was
+    # active only then; nobody joined in April.
+    rows = metrics.cohorts(months, {0: 2, 1: 1}, {(0, 0): 1, (0, 1): 1, (0, 2): 1, (1, 1): 1})
     assert [(r.period, r.size) for r in rows] == [
         (date(2025, 2, 1), 2),
         (date(2025, 3, 1), 1),
@@ -109,8 +105,13 @@ def test_cohorts_and_churn():
     ]
     assert rows[0].shares == (50.0, 50.0, 50.0)
     assert rows[1].shares == (100.0, 0.0, None)
-    churn = metrics.churn(active, date(2025, 2, 1), date(2025, 4, 30))
-    assert [(r.active, r.churned, r.rate) for r in churn] == [(1, 1, 100.0), (2, 1, 50.0)]
+    assert rows[2].shares == (None, None, None)
+    churn = metrics.churn(months, [1, 2, 1], [0, 1])
+    assert [(r.period, r.active, r.churned, r.rate) for r in churn] == [
+        (date(2025, 2, 1), 1, 1, 100.0),
+        (date(2025, 3, 1), 2, 1, 50.0),
+    ]
+    assert metrics.churn(months[:1], [0], []) == []
     weeks = metrics.periods_between(date(2025, 3, 5), date(2025, 3, 17), "week")
     assert weeks == [date(2025, 3, 3), date(2025, 3, 10), date(2025, 3, 17)]
 
