@@ -64,6 +64,13 @@ SMOKE_COUNTS = {
 }
 # Where the operator dashboard may live; the first path that answers is measured.
 DASHBOARD_CANDIDATES = ("/ops", "/analytics", "/operator")
+# The operator pages measured beside the dashboard, with its target (key, title, path).
+OPERATOR_PAGES = (
+    ("retention", "operator: retention (cohorts, churn)", "/ops/retention"),
+    ("scores", "operator: scores (deciles, RFM)", "/ops/scores"),
+    ("ambassadors", "operator: ambassadors", "/ops/ambassadors"),
+    ("ops_members", "operator: member list", "/ops/members"),
+)
 
 
 # --- pages ----------------------------------------------------------------------------------
@@ -1018,13 +1025,17 @@ def build_pages(fixtures: Fixtures) -> list[Page]:
             cookie=fixtures.operator_cookie,
         ),
     ]
-    dashboard = pages.pop()  # measured last: it is the heaviest page by design
+    dashboard = pages.pop()  # measured after the writes: it is the heaviest page by design
     for key, title, method, route, _factory in WRITES:
         page = Page(key, title, write=True, route=f"{method} {route}")
         if key == "accept" and not fixtures.accept_plan:
             page.note = "not available (no answered questions in this data set)"
         pages.append(page)
     pages.append(dashboard)
+    # The operator's other analytics pages, each over the whole community like the dashboard
+    # (held to its target).
+    for key, title, path in OPERATOR_PAGES:
+        pages.append(Page(key, title, route=path, path=path, cookie=fixtures.operator_cookie))
     return pages
 
 
@@ -1433,7 +1444,8 @@ def render_report(
         'raw driver and rendering them with Jinja2 (TechEmpower "Fortunes" shape), measured '
         "before and after the pages in the same configuration; ratios use the mean of the two.",
         "- Anonymous pages send one fixed anonymous-visitor cookie (a returning browser); "
-        '"signed in" uses a member session, the dashboard an operator session; writes use API '
+        '"signed in" uses a member session, the dashboard and the other operator pages an operator '
+        "session; writes use API "
         "bearer tokens of 1 000 members, each like a fresh (member, post) pair, and every "
         "writer has made the day's first visit before the loads (as a member loads a page "
         "before acting on it): "
@@ -1591,6 +1603,7 @@ def target_lines(report: DatabaseReport) -> list[str]:
             ("leaderboard", 10),
             ("profile", 10),
             ("dashboard", 300),
+            *((key, 300) for key, _title, _path in OPERATOR_PAGES),
             ("search_ja", 100),
         ):
             result = results.get(key)

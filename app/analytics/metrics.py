@@ -248,23 +248,31 @@ class DecileRow:
     likes_received: float
 
 
-def decile_shares(
-    groups: Mapping[int, int], totals: Mapping[int, tuple[int, int, int]]
-) -> list[DecileRow]:
-    """Each decile's share (percent) of posts, answers and likes received. ``totals`` maps a
-    member to (posts, answers, likes received) over the period."""
-    sums = {decile: [0, 0, 0] for decile in range(1, 11)}
+def decile_sizes(population: int) -> dict[int, int]:
+    """How many members each decile holds in a ranking of ``population`` (as :func:`deciles`
+    splits it)."""
     sizes = dict.fromkeys(range(1, 11), 0)
-    for member_id, decile in groups.items():
-        sizes[decile] += 1
-        for i, value in enumerate(totals.get(member_id, (0, 0, 0))):
-            sums[decile][i] += value
-    grand = [sum(sums[d][i] for d in sums) for i in range(3)]
+    for decile in range(1, 11):
+        # Positions p with p * 10 // population == decile - 1.
+        first = -(-(decile - 1) * population // 10)
+        after = -(-decile * population // 10)
+        sizes[decile] = after - first
+    return sizes
+
+
+def decile_shares(
+    sizes: Mapping[int, int], sums: Mapping[int, tuple[int, int, int]]
+) -> list[DecileRow]:
+    """Each decile's share (percent) of posts, answers and likes received. ``sums`` maps a
+    decile to its members' (posts, answers, likes received) over the period."""
+    grand = [sum(sums.get(d, (0, 0, 0))[i] for d in range(1, 11)) for i in range(3)]
 
     def share(decile: int, i: int) -> float:
-        return 100.0 * sums[decile][i] / grand[i] if grand[i] else 0.0
+        return 100.0 * sums.get(decile, (0, 0, 0))[i] / grand[i] if grand[i] else 0.0
 
-    return [DecileRow(d, sizes[d], share(d, 0), share(d, 1), share(d, 2)) for d in range(1, 11)]
+    return [
+        DecileRow(d, sizes.get(d, 0), share(d, 0), share(d, 1), share(d, 2)) for d in range(1, 11)
+    ]
 
 
 # --- RFM ---------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, and_, exists, func, or_, select
+from sqlalchemy import Select, and_, case, exists, func, literal_column, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import models
@@ -476,42 +476,84 @@ async def churn_table(session: AsyncSession, rng: DateRange) -> Table:
 
 
 async def decile_table(session: AsyncSession, rng: DateRange) -> Table:
-    members = (
-        await session.execute(
-            select(Member.id, func.coalesce(Score.heat_base, 0.0))
-            .outerjoin(Score, Score.member_id == Member.id)
-            .where(Member.role.in_(policy.POPULATION_ROLES))
+    """The members in ten equal groups by engagement (as :func:`metrics.deciles` ranks them,
+    members without a score last) and each group's share of the period's posts, answers and
+    likes received. The database ranks everybody but returns only the nine members where a
+    decile starts, then sums the period's daily rows by decile."""
+    population = Member.role.in_(policy.POPULATION_ROLES)
+    count = int(await session.scalar(select(func.count()).where(population)) or 0)
+    heat = func.coalesce(Score.heat_base, 0.0)
+    ranked = (
+        select(
+            heat.label("heat"),
+            Member.id.label("member_id"),
+            func.row_number().over(order_by=(heat.desc(), Member.id)).label("position"),
         )
-    ).all()
-    groups = metrics.deciles({member_id: float(heat) for member_id, heat in members})
-    rows = await session.execute(
-        select(Daily.member_id, Daily.verb, func.sum(Daily.done), func.sum(Daily.received))
-        .where(
-            Daily.day.between(rng.start, rng.end),
-            Daily.verb.in_(
-                (
-                    verbs.TOPIC_CREATED,
-                    verbs.POST_CREATED,
-                    verbs.ANSWER_CREATED,
-                    verbs.LIKE_GIVEN,
-                    verbs.LIKE_UNDONE,
-                )
-            ),
-        )
-        .group_by(Daily.member_id, Daily.verb)
+        .outerjoin(Score, Score.member_id == Member.id)
+        .where(population)
+        .subquery()
     )
-    totals: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
-    for member_id, verb, done, received in rows.all():
-        if verb in (verbs.TOPIC_CREATED, verbs.POST_CREATED):
-            totals[member_id][0] += int(done or 0)
-        elif verb == verbs.ANSWER_CREATED:
-            totals[member_id][1] += int(done or 0)
-        elif verb == verbs.LIKE_GIVEN:
-            totals[member_id][2] += int(received or 0)
-        else:
-            totals[member_id][2] -= int(received or 0)
+    # Decile d + 1 starts at the 0-based position ceil(d * count / 10) (empty past the end).
+    firsts = [-(-d * count // 10) for d in range(1, 10)]
+    starts = {
+        int(position): (float(start_heat), int(start_id))
+        for position, start_heat, start_id in (
+            await session.execute(
+                select(ranked.c.position, ranked.c.heat, ranked.c.member_id).where(
+                    ranked.c.position.in_({first + 1 for first in firsts if first < count})
+                )
+            )
+        ).all()
+    }
+    # Each member's sums first (one pass over the member-first index), then each member's
+    # decile: the boundaries are compared once per member, not once per daily row.
+    verb = Daily.verb
+    totals = (
+        select(
+            Daily.member_id,
+            func.sum(case((verb.in_(POST_AND_TOPIC_VERBS), Daily.done), else_=0)).label("posts"),
+            func.sum(case((verb == verbs.ANSWER_CREATED, Daily.done), else_=0)).label("answers"),
+            func.sum(
+                case(
+                    (verb == verbs.LIKE_GIVEN, Daily.received),
+                    (verb == verbs.LIKE_UNDONE, -Daily.received),
+                    else_=0,
+                )
+            ).label("likes"),
+        )
+        .where(Daily.day.between(rng.start, rng.end), verb.in_(DECILE_VERBS))
+        .group_by(Daily.member_id)
+        .subquery()
+    )
+    decile: Any = literal_column("1")
+    for first in firsts:
+        if first + 1 in starts:
+            start_heat, start_id = starts[first + 1]
+            at_or_after = or_(
+                heat < start_heat, and_(heat == start_heat, totals.c.member_id >= start_id)
+            )
+            decile = decile + case((at_or_after, 1), else_=0)
+    placed = (
+        select(decile.label("decile"), totals.c.posts, totals.c.answers, totals.c.likes)
+        .join(Member, Member.id == totals.c.member_id)
+        .outerjoin(Score, Score.member_id == totals.c.member_id)
+        .where(population)
+        .subquery()
+    )
+    sums = await session.execute(
+        select(
+            placed.c.decile,
+            func.sum(placed.c.posts),
+            func.sum(placed.c.answers),
+            func.sum(placed.c.likes),
+        ).group_by(placed.c.decile)
+    )
     shares = metrics.decile_shares(
-        groups, {member_id: (v[0], v[1], v[2]) for member_id, v in totals.items()}
+        metrics.decile_sizes(count),
+        {
+            int(row_decile): (int(posts or 0), int(answers or 0), int(likes or 0))
+            for row_decile, posts, answers, likes in sums.all()
+        },
     )
     return Table(
         "deciles",
@@ -519,6 +561,15 @@ async def decile_table(session: AsyncSession, rng: DateRange) -> Table:
         ["decile", "members", "posts_percent", "answers_percent", "likes_received_percent"],
         [[r.decile, r.members, r.posts, r.answers, r.likes_received] for r in shares],
     )
+
+
+POST_AND_TOPIC_VERBS = (verbs.TOPIC_CREATED, verbs.POST_CREATED)
+DECILE_VERBS = (
+    *POST_AND_TOPIC_VERBS,
+    verbs.ANSWER_CREATED,
+    verbs.LIKE_GIVEN,
+    verbs.LIKE_UNDONE,
+)
 
 
 async def distribution_table(session: AsyncSession, column: str) -> Table:

@@ -185,7 +185,12 @@ async def test_engagement_decay_rfm_and_deciles(client, member_factory, login, d
             data={"topic_id": 1},
         )
     await record(database, "member.visited", quiet, days_ago(100))
-    await login(client, await member_factory(role=Role.operator))
+    operator = await member_factory(role=Role.operator)
+    # Staff posts are not the community's: they count in no decile.
+    await record(
+        database, "post.created", operator, days_ago(1), subject=("post", 99), data={"topic_id": 1}
+    )
+    await login(client, operator)
     assert (
         await client.post("/ops/recompute", headers={"X-CSRF-Token": await client.csrf_token()})
     ).status_code == 303
@@ -213,6 +218,8 @@ async def test_engagement_decay_rfm_and_deciles(client, member_factory, login, d
     ).json()
     first = deciles["rows"][0]
     assert first[:3] == [1, 1, 100.0]
+    # Three members in ten groups: the first, fourth and seventh hold one each.
+    assert [row[1] for row in deciles["rows"]] == [1, 0, 0, 1, 0, 0, 1, 0, 0, 0]
     listing = (await client.get("/api/v1/ops/members?sort=engagement")).json()
     assert next(m["display_name"] for m in listing["members"]) == "Fan"
     page = await client.get("/ops/scores")

@@ -62,8 +62,12 @@ def test_deciles_and_their_shares():
     groups = metrics.deciles(scores)
     assert [groups[1], groups[2], groups[3], groups[20]] == [1, 1, 2, 10]
     assert metrics.decile_of(2, 20) == 2
-    totals = {1: (6, 0, 10), 2: (2, 4, 0), 20: (2, 0, 10)}
-    rows = metrics.decile_shares(groups, totals)
+    for population in (0, 1, 7, 10, 20, 99, 1001):
+        ranked = metrics.deciles(dict.fromkeys(range(population), 0.0))
+        assert metrics.decile_sizes(population) == {
+            d: list(ranked.values()).count(d) for d in range(1, 11)
+        }
+    rows = metrics.decile_shares(metrics.decile_sizes(20), {1: (8, 4, 10), 10: (2, 0, 10)})
     assert rows[0].members == 2
     assert (rows[0].posts, rows[0].answers, rows[0].likes_received) == (80.0, 100.0, 50.0)
     assert rows[9].posts == 20.0
