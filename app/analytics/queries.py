@@ -720,7 +720,13 @@ async def member_page(
     if segment_id is not None:
         extra = segments.segment_filter(await segments.get_segment(session, segment_id))
     key = _sort_key(sort)
-    query = member_query(data, today, extra).order_by(key.desc(), Member.id.desc())
+    # The page's ids first, sorting only (key, id) through every matching member, then their
+    # rows: sorting whole rows costs five times as much at 100,000 members.
+    query = (
+        member_query(data, today, extra)
+        .with_only_columns(Member.id)
+        .order_by(key.desc(), Member.id.desc())
+    )
     if cursor:
         raw, _sep, last_id = cursor.rpartition("|")
         try:
@@ -728,7 +734,14 @@ async def member_page(
         except ValueError as exc:
             raise Invalid(_("This value is not valid."), field="cursor") from exc
         query = query.where(or_(key < value, and_(key == value, Member.id < after_id)))
-    rows = (await session.execute(query.limit(limit + 1))).all()
+    ids = list((await session.execute(query.limit(limit + 1))).scalars())
+    found = {
+        member.id: (member, score, external)
+        for member, score, external in (
+            await session.execute(segments.base_query().where(Member.id.in_(ids)))
+        ).all()
+    }
+    rows = [found[member_id] for member_id in ids if member_id in found]
     page = [
         MemberRow(
             member,

@@ -285,3 +285,59 @@ async def test_period_index_in_sql_matches_the_periods(database):
                 )
             ).one()
         assert list(found) == [min(v // 10, count - 1) if v >= 0 else -1 for v in values]
+
+
+@pytest.mark.parametrize("sort", ["engagement", "points", "last_active", "reach", "joined"])
+async def test_member_table_pages_in_order_without_gaps(sort, member_factory, database):
+    """The operator's member table, walked page by page with its cursor, lists every member of
+    the population once, in the sort's order (ties and members without scores included)."""
+    from sqlalchemy import delete, update
+
+    from app.analytics import queries, segments
+    from app.models import AnalyticsMemberScore, Member
+
+    members = [await member_factory(name=f"M{i}") for i in range(8)]
+    await member_factory(name="Staff", role=Role.moderator)
+    heats = [5.0, 2.0, 2.0, 0.0, 9.0, 2.0, None, None]  # None: no score row yet
+    async with database.transaction() as session:
+        await session.execute(delete(AnalyticsMemberScore))
+        for i, (member, heat) in enumerate(zip(members, heats, strict=True)):
+            await session.execute(
+                update(Member).where(Member.id == member.id).values(lifetime_points=(i * 7) % 3)
+            )
+            if heat is not None:
+                session.add(
+                    AnalyticsMemberScore(
+                        member_id=member.id,
+                        heat_base=heat,
+                        reach=i % 2,
+                        last_active_day=date(2025, 1, 1 + i % 3),
+                    )
+                )
+
+    def key(i: int):
+        heat = heats[i]
+        return {
+            "engagement": heat or 0.0,
+            "points": (i * 7) % 3,
+            "last_active": date(2025, 1, 1 + i % 3) if heat is not None else date(1970, 1, 1),
+            "reach": i % 2 if heat is not None else 0,
+            "joined": members[i].id,
+        }[sort]
+
+    expected = [
+        members[i].id for i in sorted(range(8), key=lambda i: (key(i), members[i].id), reverse=True)
+    ]
+    seen: list[int] = []
+    cursor = None
+    async with database.transaction() as session:
+        while True:
+            page = await queries.member_page(
+                session, segments.MemberFilter(), sort=sort, cursor=cursor, limit=3
+            )
+            assert len(page.rows) <= 3
+            seen += [row.member.id for row in page.rows]
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+    assert seen == expected
