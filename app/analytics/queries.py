@@ -476,10 +476,10 @@ async def churn_table(session: AsyncSession, rng: DateRange) -> Table:
 
 
 async def decile_table(session: AsyncSession, rng: DateRange) -> Table:
-    """The members in ten equal groups by engagement (as :func:`metrics.deciles` ranks them,
-    members without a score last) and each group's share of the period's posts, answers and
-    likes received. The database ranks everybody but returns only the nine members where a
-    decile starts, then sums the period's daily rows by decile."""
+    """The members in ten equal groups by engagement (as :func:`metrics.deciles` ranks them; a
+    member without scores counts as 0) and each group's share of the period's posts, answers
+    and likes received. The database ranks everybody but returns only the nine members where a
+    decile starts, then sums the period's daily rows per member and those per decile."""
     population = Member.role.in_(policy.POPULATION_ROLES)
     count = int(await session.scalar(select(func.count()).where(population)) or 0)
     heat = func.coalesce(Score.heat_base, 0.0)
