@@ -1444,9 +1444,9 @@ def render_report(
         'raw driver and rendering them with Jinja2 (TechEmpower "Fortunes" shape), measured '
         "before and after the pages in the same configuration; ratios use the mean of the two.",
         "- Anonymous pages send one fixed anonymous-visitor cookie (a returning browser); "
-        '"signed in" uses a member session, the dashboard and the other operator pages an operator '
-        "session; writes use API "
-        "bearer tokens of 1 000 members, each like a fresh (member, post) pair, and every "
+        '"signed in" uses a member session, the dashboard and the other operator pages an '
+        "operator session; writes use API bearer tokens of 1 000 members, each like a fresh "
+        "(member, post) pair, and every "
         "writer has made the day's first visit before the loads (as a member loads a page "
         "before acting on it): "
         '"like" spreads them (the requests in flight like different posts), "likes on one '

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import literal_column, select
 
-from app.analytics import active
+from app.analytics.active import period_of
 from app.kit import clock
 from app.models import Role
 from tests.analytics.community import at, days_ago, make_question, record, set_joined
@@ -281,7 +281,7 @@ async def test_period_index_in_sql_matches_the_periods(database):
         async with database.transaction() as session:
             found = (
                 await session.execute(
-                    select(*(active.period_of(literal_column(str(v)), starts) for v in values))
+                    select(*(period_of(literal_column(str(v)), starts) for v in values))
                 )
             ).one()
         assert list(found) == [min(v // 10, count - 1) if v >= 0 else -1 for v in values]
