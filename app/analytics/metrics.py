@@ -248,16 +248,16 @@ class DecileRow:
     likes_received: float
 
 
+def decile_starts(population: int) -> list[int]:
+    """The 0-based position where each of deciles 1..10 starts in a ranking of ``population``
+    (as :func:`deciles` splits it: the first p with p * 10 // population >= d - 1)."""
+    return [-(-d * population // 10) for d in range(10)]
+
+
 def decile_sizes(population: int) -> dict[int, int]:
-    """How many members each decile holds in a ranking of ``population`` (as :func:`deciles`
-    splits it)."""
-    sizes = dict.fromkeys(range(1, 11), 0)
-    for decile in range(1, 11):
-        # Positions p with p * 10 // population == decile - 1.
-        first = -(-(decile - 1) * population // 10)
-        after = -(-decile * population // 10)
-        sizes[decile] = after - first
-    return sizes
+    """How many members each decile holds in a ranking of ``population``."""
+    bounds = [*decile_starts(population), population]
+    return {d: bounds[d] - bounds[d - 1] for d in range(1, 11)}
 
 
 def decile_shares(

@@ -493,8 +493,8 @@ async def decile_table(session: AsyncSession, rng: DateRange) -> Table:
         .where(population)
         .subquery()
     )
-    # Decile d + 1 starts at the 0-based position ceil(d * count / 10) (empty past the end).
-    firsts = [-(-d * count // 10) for d in range(1, 10)]
+    # Where deciles 2..10 start (empty past the end).
+    firsts = metrics.decile_starts(count)[1:]
     starts = {
         int(position): (float(start_heat), int(start_id))
         for position, start_heat, start_id in (

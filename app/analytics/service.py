@@ -631,8 +631,7 @@ async def _bounds(session: AsyncSession) -> _DecileBounds:
             .where(Member.role.in_(policy.POPULATION_ROLES))
             .subquery()
         )
-        # Decile d + 1 starts at the first 0-based position p with p * 10 // population >= d.
-        positions = sorted({-(-d * population // 10) + 1 for d in range(1, 10)})
+        positions = sorted({first + 1 for first in metrics.decile_starts(population)[1:]})
         starts = [
             (float(heat), int(mid))
             for heat, mid in (
