@@ -20,7 +20,7 @@ import json
 import random
 import sqlite3
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -35,6 +35,8 @@ from app.analytics.metrics import nps_category
 from app.analytics.rollups import TOUCHED_BY_ACTOR
 from app.config import Settings, get_settings
 from app.models import Base
+from app.notifications import kinds as notification_kinds
+from app.notifications.service import GROUP_NAMES_KEPT
 
 Row = tuple[Any, ...]
 Progress = Callable[[str], None]
@@ -52,6 +54,24 @@ BIG_TABLES = (
     "analytics_member_daily",
     "analytics_touches",
     "nps_responses",
+    "notifications",
+)
+NOTIFICATION_COLUMNS = (
+    "id",
+    "member_id",
+    "kind",
+    "actor_id",
+    "actor_count",
+    "subject_type",
+    "subject_id",
+    "topic_id",
+    "group_key",
+    "data",
+    "created_at",
+    "updated_at",
+    "read_at",
+    "emailed_at",
+    "digested_at",
 )
 SPAN_DAYS = 730
 ALL_TIME = date(1970, 1, 1)  # the "all" period's start, as app.points keeps it
@@ -765,7 +785,20 @@ class Generator:
         acts.sort()
         self.log(f"sorted {len(acts):,} activities")
 
-        await self._write_members(n_members, joined, locales, password_hash, last_visit)
+        notifications, unread = self._plan_notifications(
+            acts,
+            last_visit,
+            post_author,
+            post_topic,
+            post_id,
+            topic_author,
+            topic_kind,
+            topic_id,
+            titles,
+        )
+        await self._write_members(n_members, joined, locales, password_hash, last_visit, unread)
+        await self.put("notifications", NOTIFICATION_COLUMNS, notifications)
+        del notifications, unread
 
         # Walk the log once: activities, ledger rows, totals and rank-ups, as points would.
         lifetime = [0] * (n_members + 1)
@@ -1355,6 +1388,7 @@ class Generator:
         locales: list[str],
         password_hash: str,
         last_visit: dict[int, float],
+        unread: Counter[int],
     ) -> None:
         cal = self.cal
         roles = {1: "admin", 2: "operator", 3: "moderator"}
@@ -1381,7 +1415,7 @@ class Generator:
                     cal.stamp(seen),
                     cal.day_value(cal.day(seen)),
                     cal.stamp(joined[member - 1]),
-                    0,
+                    unread[member],
                     0,
                     0,
                 )
@@ -1407,6 +1441,116 @@ class Generator:
             ),
             rows,
         )
+
+    def _plan_notifications(
+        self,
+        acts: Sequence[tuple[float, int, int, int]],
+        last_visit: dict[int, float],
+        post_author: Sequence[int],
+        post_topic: Sequence[int],
+        post_id: Sequence[int],
+        topic_author: Sequence[int],
+        topic_kind: Sequence[str],
+        topic_id: Sequence[int],
+        titles: Sequence[str],
+    ) -> tuple[list[Row], Counter[int]]:
+        """The notifications app.notifications would have left for the log's replies, likes
+        and accepted answers, and each member's unread count.
+
+        A reply tells the topic's author, an accepted answer its author (both by mail too, as
+        those kinds' defaults are). A post's likes share one row while it is unread ("A and 4
+        others liked your post"). Each member is taken to have read, at their last visit,
+        everything that came before it: a post's likes from before that visit are one read
+        row, later ones its unread row. Rank and survey notifications are left out (the
+        scheduler's tick announces the open surveys afterwards, as a server would)."""
+        cal = self.cal
+        never = float("-inf")
+        singles: list[tuple[float, str, int, int, int, int]] = []
+        # (post index, after the author's last visit) -> its likes' times and likers, in order
+        groups: dict[tuple[int, bool], tuple[list[float], list[int]]] = {}
+        for moment, kind, first, second in acts:
+            if kind == 3:  # a reply: its topic's author
+                post_index, topic_index = first, post_topic[first]
+                author, replier = topic_author[topic_index], post_author[post_index]
+                if author != replier:
+                    singles.append(
+                        (moment, notification_kinds.REPLY, author, replier, post_index, topic_index)
+                    )
+            elif kind == 4:  # a like: its post's author
+                post_index, liker = first, second
+                key = (post_index, moment > last_visit.get(post_author[post_index], never))
+                times, likers = groups.setdefault(key, ([], []))
+                times.append(moment)
+                likers.append(liker)
+            elif kind == 5:  # an accepted answer: its author, told by the asker
+                topic_index, post_index = first, second
+                singles.append(
+                    (
+                        moment,
+                        notification_kinds.ANSWER_ACCEPTED,
+                        post_author[post_index],
+                        topic_author[topic_index],
+                        post_index,
+                        topic_index,
+                    )
+                )
+        planned: list[tuple[float, float, str, int, int, int, int, int, dict[str, Any]]] = []
+        for moment, what, member, actor, post_index, topic_index in singles:
+            data: dict[str, Any] = {"topic_title": titles[topic_index]}
+            if what == notification_kinds.REPLY:
+                data = {"question": topic_kind[topic_index] == "question", **data}
+            planned.append((moment, moment, what, member, actor, 1, post_index, topic_index, data))
+        del singles
+        for (post_index, _unread), (times, likers) in groups.items():
+            topic_index = post_topic[post_index]
+            names = likers[::-1][:GROUP_NAMES_KEPT]
+            data = {"actor_ids": names, "topic_title": titles[topic_index]}
+            planned.append(
+                (
+                    times[0],
+                    times[-1],
+                    notification_kinds.LIKE,
+                    post_author[post_index],
+                    names[0],
+                    len(likers),
+                    post_index,
+                    topic_index,
+                    data,
+                )
+            )
+        del groups
+        planned.sort(key=lambda item: item[0])
+        unread: Counter[int] = Counter()
+        rows: list[Row] = []
+        for number, (created, updated, what, member, actor, count, post, topic, data) in enumerate(
+            planned, start=1
+        ):
+            seen = last_visit.get(member, never)
+            read_at = cal.stamp(seen) if updated <= seen else None
+            if read_at is None:
+                unread[member] += 1
+            mailed = what != notification_kinds.LIKE
+            rows.append(
+                (
+                    number,
+                    member,
+                    what,
+                    actor,
+                    count,
+                    "post",
+                    post_id[post],
+                    topic_id[topic],
+                    None if mailed else f"like:{post_id[post]}",
+                    json.dumps(data),
+                    cal.stamp(created),
+                    cal.stamp(updated),
+                    read_at,
+                    cal.stamp(created) if mailed else None,
+                    None,
+                )
+            )
+        self.log(f"planned {len(rows):,} notifications, {sum(unread.values()):,} unread")
+        return rows, unread
 
     async def _update_member_points(
         self, lifetime: list[int], rank_of: list[int], rank_ids: list[int]

@@ -1018,6 +1018,13 @@ def build_pages(fixtures: Fixtures) -> list[Page]:
         ),
         Page("leaderboard", "leaderboard", route="/leaderboard", path="/leaderboard", cookie=anon),
         Page(
+            "notifications",
+            "notifications (signed in)",
+            route="/notifications",
+            path="/notifications",
+            cookie=fixtures.member_cookie,
+        ),
+        Page(
             "dashboard",
             "operator dashboard",
             route=" or ".join(DASHBOARD_CANDIDATES),
@@ -1313,6 +1320,21 @@ async def _consistency(url: str) -> list[str]:
         checks.append(
             f"topics replied to by the benchmark whose post counter differs from their posts: "
             f"{bad_topics}"
+        )
+        # Every member, not only the writers: bench-data's notifications, the tick's survey
+        # announcements and the likes' notifications under load all keep the count.
+        bad_unread = (
+            await db.execute(
+                text(
+                    "SELECT count(*) FROM members m LEFT JOIN "
+                    "(SELECT member_id, count(*) AS n FROM notifications "
+                    "WHERE read_at IS NULL GROUP BY member_id) u ON u.member_id = m.id "
+                    "WHERE m.unread_notifications != coalesce(u.n, 0)"
+                )
+            )
+        ).scalar_one()
+        checks.append(
+            f"members whose unread count differs from their unread notifications: {bad_unread}"
         )
     await engine.dispose()
     return checks

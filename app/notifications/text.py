@@ -9,14 +9,20 @@ from __future__ import annotations
 
 from markupsafe import Markup, escape
 
+from app.forums.queries import AuthorView
 from app.kit.i18n import get_locale, ngettext
 from app.kit.i18n import gettext as _
 from app.kit.templating import environment
 from app.models import Member, Notification
 from app.notifications import kinds
+from app.notifications.queries import Entry
+
+# A stored notification, or one as its list reads it; whoever it names, as either.
+Said = Notification | Entry
+Actor = Member | AuthorView
 
 
-def target_url(notification: Notification) -> str:
+def target_url(notification: Said) -> str:
     """Where following a notification leads: the post (the forums find its page), the topic,
     or the list itself for notices about no post."""
     if (
@@ -36,7 +42,7 @@ def target_url(notification: Notification) -> str:
     return "/notifications"
 
 
-def _name(actor: Member | None, *, html: bool, absolute: bool) -> str:
+def _name(actor: Actor | None, *, html: bool, absolute: bool) -> str:
     if actor is None:
         return str(escape(_("Someone"))) if html else _("Someone")
     if not html:
@@ -47,30 +53,28 @@ def _name(actor: Member | None, *, html: bool, absolute: bool) -> str:
     return str(macro(actor)).strip()
 
 
-def rank_name(notification: Notification) -> str:
+def rank_name(notification: Said) -> str:
     data = notification.data
     if get_locale() == "ja" and data.get("rank_name_ja"):
         return str(data["rank_name_ja"])
     return str(data.get("rank_name_en") or data.get("rank_name_ja") or "")
 
 
-def campaign_title(notification: Notification) -> str:
+def campaign_title(notification: Said) -> str:
     data = notification.data
     if get_locale() == "ja" and data.get("campaign_title_ja"):
         return str(data["campaign_title_ja"])
     return str(data.get("campaign_title_en") or "")
 
 
-def reward_name(notification: Notification) -> str:
+def reward_name(notification: Said) -> str:
     data = notification.data
     if get_locale() == "ja" and data.get("reward_name_ja"):
         return str(data["reward_name_ja"])
     return str(data.get("reward_name_en") or "")
 
 
-def headline(
-    notification: Notification, actor: Member | None, *, html: bool, absolute: bool = False
-) -> str:
+def headline(notification: Said, actor: Actor | None, *, html: bool, absolute: bool = False) -> str:
     """One sentence. With ``html`` the result is safe markup (returned as ``Markup``)."""
     raw_title = str(notification.data.get("topic_title", ""))
     values = {
@@ -137,7 +141,7 @@ def headline(
     return Markup(text) if html else text
 
 
-def detail(notification: Notification) -> str:
+def detail(notification: Said) -> str:
     """Extra words shown under the sentence (a warning's reason, a flag's outcome)."""
     data = notification.data
     return str(data.get("reason") or data.get("outcome") or data.get("message") or "")

@@ -63,13 +63,21 @@ def test_smoke_run_measures_every_page_and_writes_the_report(tmp_path: Path) -> 
     assert "Reference page:" in text
     rows = [line for line in text.splitlines() if line.startswith("| ") and "---" not in line]
     titles = {line.split(" | ")[0].lstrip("| ") for line in rows}
-    for title in ("home", "topic page 1", "topic deep page", "question page", "leaderboard"):
+    for title in (
+        "home",
+        "topic page 1",
+        "topic deep page",
+        "question page",
+        "leaderboard",
+        "notifications (signed in)",
+    ):
         assert any(found.startswith(title) for found in titles), title
     # A page either answered before the load and was measured, or is not built yet: never an
     # error page.
     assert not [line for line in rows if "answered 5" in line]
     assert "Points are consistent" in text
     assert "like counter differs from their likes: 0" in text
+    assert "unread count differs from their unread notifications: 0" in text
     # The write reference ran beside the write pages, without an error.
     assert re.search(r"Write reference \(.*\): \d+ requests/s, p50 [\d.]+ ms, errors 0;", text)
     # The likes marked their members' scores for the incremental refresh, and the server

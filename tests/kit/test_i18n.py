@@ -1,10 +1,12 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
+from babel.dates import format_datetime
 from sqlalchemy import update
 
-from app.kit.i18n import negotiate_locale
+from app.kit.i18n import format_when, negotiate_locale, set_locale, set_timezone
 from app.models import Member
 
 
@@ -87,3 +89,29 @@ def test_template_messages_keep_each_readers_language_and_escape_their_values():
     assert english == "Sign in|100% sure|Sign in|Hello &lt;b&gt;Aki&lt;/b&gt;"
     assert japanese.split("|")[0] == japanese.split("|")[2] == "ログイン"
     assert "&lt;b&gt;Aki&lt;/b&gt;" in japanese
+
+
+def test_dates_read_as_babel_writes_them_in_every_style_language_and_zone():
+    """format_when looks babel's patterns up once; what it writes must stay babel's own
+    format_datetime, to the character, across daylight saving changes and a year's end."""
+    start = datetime(2025, 12, 31, 23, 59, 30, tzinfo=UTC)
+    moments = [start + timedelta(hours=7 * step, minutes=step) for step in range(0, 1400, 13)]
+    zones = ("Asia/Tokyo", "America/New_York", "Europe/London", "UTC")
+    checked = 0
+    for locale in ("en", "ja"):
+        set_locale(locale)
+        for zone in zones:
+            set_timezone(zone)
+            for style in ("full", "long", "medium", "short"):
+                for moment in moments:
+                    expected = format_datetime(
+                        moment.astimezone(ZoneInfo(zone)), format=style, locale=locale
+                    )
+                    assert format_when(moment, style) == expected, (locale, zone, style, moment)
+                    checked += 1
+    set_locale("en")
+    set_timezone("UTC")
+    assert checked == 2 * 4 * 4 * len(moments)
+    # A pattern of its own still goes through babel, and a missing date is blank.
+    assert format_when(start, "yyyy-MM-dd HH:mm") == "2025-12-31 23:59"
+    assert format_when(None) == ""
