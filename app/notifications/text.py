@@ -7,15 +7,19 @@ around them comes from our own catalogue.
 
 from __future__ import annotations
 
+from typing import Any
+
 from markupsafe import Markup, escape
 
 from app.forums.queries import AuthorView
 from app.kit.i18n import get_locale, ngettext
 from app.kit.i18n import gettext as _
+from app.kit.kept import Kept
 from app.kit.templating import environment
 from app.models import Member, Notification
 from app.notifications import kinds
 from app.notifications.queries import Entry
+from app.points.ladder import current_ladder
 
 # A stored notification, or one as its list reads it; whoever it names, as either.
 Said = Notification | Entry
@@ -49,8 +53,20 @@ def _name(actor: Actor | None, *, html: bool, absolute: bool) -> str:
         return actor.display_name
     if absolute:
         return str(Markup("<strong>%s</strong>") % actor.display_name)
+    if isinstance(actor, AuthorView):
+        # A read model holds every value the link shows: the same link, kept per process.
+        return _links.get((actor, get_locale(), current_ladder()), _member_link, actor)
+    return _member_link(actor)
+
+
+def _member_link(actor: Actor) -> str:
     macro = environment().get_template("macros/members.html").module.member_link  # type: ignore[attr-defined]
     return str(macro(actor)).strip()
+
+
+# Actors' links by (name, role and badges; language; rank ladder): a list of notifications
+# names the same few people again and again.
+_links: Kept[tuple[AuthorView, str, Any], str] = Kept(2048)
 
 
 def rank_name(notification: Said) -> str:
@@ -76,69 +92,77 @@ def reward_name(notification: Said) -> str:
 
 def headline(notification: Said, actor: Actor | None, *, html: bool, absolute: bool = False) -> str:
     """One sentence. With ``html`` the result is safe markup (returned as ``Markup``)."""
-    raw_title = str(notification.data.get("topic_title", ""))
-    values = {
-        "actor": _name(actor, html=html, absolute=absolute),
-        "title": str(escape(raw_title)) if html else raw_title,
-        "rank": str(escape(rank_name(notification))) if html else rank_name(notification),
-        "campaign": str(escape(campaign_title(notification)))
-        if html
-        else campaign_title(notification),
-        "reward": str(escape(reward_name(notification))) if html else reward_name(notification),
-        "survey": str(escape(notification.data.get("survey_title", "")))
-        if html
-        else str(notification.data.get("survey_title", "")),
-    }
+    data = notification.data
+
+    def text(value: Any) -> str:
+        return str(escape(value)) if html else str(value)
+
+    def actor_name() -> str:
+        return _name(actor, html=html, absolute=absolute)
+
+    def title() -> str:
+        return text(data.get("topic_title", ""))
+
     kind = notification.kind
     if kind == kinds.REPLY:
-        text = _("%(actor)s replied in %(title)s", **values)
+        said = _("%(actor)s replied in %(title)s", actor=actor_name(), title=title())
     elif kind == kinds.MENTION:
-        text = _("%(actor)s mentioned you in %(title)s", **values)
+        said = _("%(actor)s mentioned you in %(title)s", actor=actor_name(), title=title())
     elif kind == kinds.QUOTE:
-        text = _("%(actor)s quoted you in %(title)s", **values)
+        said = _("%(actor)s quoted you in %(title)s", actor=actor_name(), title=title())
     elif kind == kinds.LIKE:
         others = max(notification.actor_count - 1, 0)
         if others == 0:
-            text = _("%(actor)s liked your post in %(title)s", **values)
+            said = _("%(actor)s liked your post in %(title)s", actor=actor_name(), title=title())
         else:
-            text = ngettext(
+            said = ngettext(
                 "%(actor)s and %(num)s other liked your post in %(title)s",
                 "%(actor)s and %(num)s others liked your post in %(title)s",
                 others,
-                **values,
+                actor=actor_name(),
+                title=title(),
             )
     elif kind == kinds.ANSWER_ACCEPTED:
-        text = _("%(actor)s accepted your answer in %(title)s", **values)
+        said = _("%(actor)s accepted your answer in %(title)s", actor=actor_name(), title=title())
     elif kind == kinds.RANK_REACHED:
-        text = _("You reached the rank %(rank)s", **values)
+        said = _("You reached the rank %(rank)s", rank=text(rank_name(notification)))
     elif kind == kinds.WARNING:
-        text = _("A moderator sent you a warning")
+        said = _("A moderator sent you a warning")
     elif kind == kinds.CAMPAIGN and notification.data.get("selected"):
-        text = _("You were selected in the campaign %(campaign)s", **values)
+        said = _(
+            "You were selected in the campaign %(campaign)s",
+            campaign=text(campaign_title(notification)),
+        )
     elif kind == kinds.CAMPAIGN and notification.data.get("not_selected"):
-        text = _(
+        said = _(
             "You were not selected in the campaign %(campaign)s this time. Thank you for "
             "taking part!",
-            **values,
+            campaign=text(campaign_title(notification)),
         )
     elif kind == kinds.CAMPAIGN:
-        text = _("A new campaign is open for you: %(campaign)s", **values)
+        said = _(
+            "A new campaign is open for you: %(campaign)s",
+            campaign=text(campaign_title(notification)),
+        )
     elif kind == kinds.SURVEY:
-        text = _("A survey is waiting for your answer: %(survey)s", **values)
+        said = _(
+            "A survey is waiting for your answer: %(survey)s",
+            survey=text(data.get("survey_title", "")),
+        )
     elif kind == kinds.REWARD and notification.data.get("fulfilled"):
-        text = _("Your reward %(reward)s is on its way", **values)
+        said = _("Your reward %(reward)s is on its way", reward=text(reward_name(notification)))
     elif kind == kinds.REWARD:
-        text = _(
+        said = _(
             "Your request for the reward %(reward)s was declined; your points were returned",
-            **values,
+            reward=text(reward_name(notification)),
         )
     elif kind == kinds.FLAG_RESOLVED and notification.data.get("outcome") == "accepted":
-        text = _("A moderator reviewed your flag and took action. Thank you.")
+        said = _("A moderator reviewed your flag and took action. Thank you.")
     elif kind == kinds.FLAG_RESOLVED:
-        text = _("A moderator reviewed your flag and decided no action was needed.")
+        said = _("A moderator reviewed your flag and decided no action was needed.")
     else:
-        text = _("You have a new notification")
-    return Markup(text) if html else text
+        said = _("You have a new notification")
+    return Markup(said) if html else said
 
 
 def detail(notification: Said) -> str:
