@@ -26,6 +26,15 @@ class Notification(IdMixin, Base):
             sqlite_where=text("read_at IS NULL AND group_key IS NOT NULL"),
             postgresql_where=text("read_at IS NULL AND group_key IS NOT NULL"),
         ),
+        # "Show unread only": the unread rows alone, newest first (a row leaves when read).
+        Index(
+            "ix_notifications_unread",
+            "member_id",
+            "updated_at",
+            "id",
+            sqlite_where=text("read_at IS NULL"),
+            postgresql_where=text("read_at IS NULL"),
+        ),
         # Digests look for unread rows not yet sent in one.
         Index("ix_notifications_member_id_digested_at", "member_id", "digested_at"),
     )
