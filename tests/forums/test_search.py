@@ -167,3 +167,37 @@ async def test_search_reaches_past_many_newer_matches_the_searcher_may_not_see(
         seen |= {item["post_id"] for item in more["items"]}
         cursor = more["next_cursor"]
     assert len(seen) == newer + 2  # every reply, the hidden opening post and the public one
+
+
+async def test_quotes_wildcards_and_backslashes_are_searched_as_written(
+    client, member_factory, forum
+):
+    """A term's quotes, % and _ and backslashes are matched as themselves, short or long (the
+    patterns are written into the SQL as escaped literals on PostgreSQL)."""
+    category = await forum.category()
+    author = await member_factory()
+    bodies = {
+        "discount": "Members get 100% off the tote",
+        "points": "I won 1000 points today",
+        "quote": "Ask O'Reilly at the desk",
+        "path": r"Saved under C:\temp\new before sync",
+        "snake": "Call it snake_case in the docs",
+        "other": "Call it snakeXcase elsewhere",
+    }
+    for title, body in bodies.items():
+        await forum.topic(author, category, title=f"Note {title}", body=body)
+
+    async def found(term: str) -> set[str]:
+        response = await client.get("/api/v1/search", params={"q": term})
+        assert response.status_code == 200, term
+        return {hit["topic_title"].removeprefix("Note ") for hit in response.json()["items"]}
+
+    assert await found("100%") == {"discount"}
+    assert await found("%") == {"discount"}
+    assert await found("O'Reilly") == {"quote"}
+    assert await found("'") == {"quote"}
+    assert await found("snake_case") == {"snake"}
+    assert await found("_") == {"snake"}
+    assert await found(r"C:\temp") == {"path"}
+    assert await found("\\") == {"path"}
+    assert await found("' OR 1=1 --") == set()
