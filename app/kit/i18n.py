@@ -154,7 +154,7 @@ Style = Literal["full", "long", "medium", "short"]
 STYLES: tuple[Style, ...] = ("full", "long", "medium", "short")
 
 
-@lru_cache(maxsize=4 * len(STYLES) * len(LOCALES))
+@lru_cache(maxsize=len(STYLES) * len(LOCALES))
 def _datetime_patterns(
     locale: str, style: Style
 ) -> tuple[Locale, str, DateTimePattern, DateTimePattern]:

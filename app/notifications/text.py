@@ -128,12 +128,12 @@ def headline(notification: Said, actor: Actor | None, *, html: bool, absolute: b
         said = _("You reached the rank %(rank)s", rank=text(rank_name(notification)))
     elif kind == kinds.WARNING:
         said = _("A moderator sent you a warning")
-    elif kind == kinds.CAMPAIGN and notification.data.get("selected"):
+    elif kind == kinds.CAMPAIGN and data.get("selected"):
         said = _(
             "You were selected in the campaign %(campaign)s",
             campaign=text(campaign_title(notification)),
         )
-    elif kind == kinds.CAMPAIGN and notification.data.get("not_selected"):
+    elif kind == kinds.CAMPAIGN and data.get("not_selected"):
         said = _(
             "You were not selected in the campaign %(campaign)s this time. Thank you for "
             "taking part!",
@@ -149,14 +149,14 @@ def headline(notification: Said, actor: Actor | None, *, html: bool, absolute: b
             "A survey is waiting for your answer: %(survey)s",
             survey=text(data.get("survey_title", "")),
         )
-    elif kind == kinds.REWARD and notification.data.get("fulfilled"):
+    elif kind == kinds.REWARD and data.get("fulfilled"):
         said = _("Your reward %(reward)s is on its way", reward=text(reward_name(notification)))
     elif kind == kinds.REWARD:
         said = _(
             "Your request for the reward %(reward)s was declined; your points were returned",
             reward=text(reward_name(notification)),
         )
-    elif kind == kinds.FLAG_RESOLVED and notification.data.get("outcome") == "accepted":
+    elif kind == kinds.FLAG_RESOLVED and data.get("outcome") == "accepted":
         said = _("A moderator reviewed your flag and took action. Thank you.")
     elif kind == kinds.FLAG_RESOLVED:
         said = _("A moderator reviewed your flag and decided no action was needed.")
