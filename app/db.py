@@ -3,9 +3,12 @@
 SQLite is tuned for a web server: WAL so readers never wait for the writer, foreign keys on,
 a busy timeout, and write transactions that take the write lock up front (``BEGIN IMMEDIATE``)
 so concurrent writers queue instead of failing half-way with "database is locked".
-Read-only requests use a deferred transaction and never block anyone; on SQLite they have an
+Read-only requests never block anyone and begin no transaction: each of their statements
+reads the latest commit, on SQLite as on PostgreSQL (autocommit). On SQLite they have an
 engine of their own whose connections refuse writes (``PRAGMA query_only``) and run each
-statement on the event loop's thread, with no trip to aiosqlite's (app.kit.sqlite_driver).
+statement on the event loop's thread, with no trip to aiosqlite's (app.kit.sqlite_driver);
+the reads that skip SQLAlchemy share one kept connection (app.kit.sql.KeptReader). Jobs'
+reads (``Database.transaction(write=False)``) see one moment, in a deferred transaction.
 A GET that must write (a confirmation link) opens a write transaction of its own.
 
 Within one process, writers queue on an asyncio lock before ``BEGIN IMMEDIATE`` and hand it
@@ -50,11 +53,13 @@ from sqlalchemy.pool import NullPool
 from sqlalchemy.util import await_only
 
 from app.config import Settings
+from app.kit.sql import READER_OPTION, KeptReader
 from app.kit.sqlite_driver import InlineConnection, OneTripConnection, sqlite_url
 
 logger = logging.getLogger(__name__)
 AfterCommit = Callable[[], Awaitable[None]]
 _BEGIN_OPTION = "kizuna_begin"
+_NO_BEGIN = "NONE"
 _QUEUES: WeakKeyDictionary[Any, _WriterQueue] = WeakKeyDictionary()  # by sync engine
 BUSY_TIMEOUT_SECONDS = 30
 # The checkpointer copies the WAL back after a pause that gathers the commits coming
@@ -508,6 +513,8 @@ def _tune_sqlite(engine: AsyncEngine, *, checkpoint_aside: bool = False) -> None
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Connection) -> None:
         mode = connection.get_execution_options().get(_BEGIN_OPTION, "DEFERRED")
+        if mode == _NO_BEGIN:
+            return  # each statement its own transaction (sqlite3 never begins one itself)
         dbapi_connection = connection.connection.dbapi_connection
         if mode != "IMMEDIATE":
             if isinstance(dbapi_connection, InlineConnection):
@@ -601,26 +608,41 @@ class Database:
         self.engine = create_engine(settings, create=create)
         self.is_sqlite = settings.is_sqlite
         self.read_engine = self.engine
+        self._kept_reader: KeptReader | None = None
         reader: AsyncEngine = self.engine
+        snapshot: AsyncEngine = self.engine
         if self.is_sqlite and ":memory:" not in settings.resolved_database_url:
-            self.read_engine = reader = create_engine(settings, create=create, read_only=True)
+            self.read_engine = snapshot = create_engine(settings, create=create, read_only=True)
+            # A request's reads begin no transaction: each statement reads the latest commit,
+            # as on PostgreSQL below, and the reads that skip SQLAlchemy share one kept
+            # connection (app.kit.sql.KeptReader).
+            self._kept_reader = KeptReader(snapshot)
+            reader = snapshot.execution_options(
+                **{_BEGIN_OPTION: _NO_BEGIN, READER_OPTION: self._kept_reader}
+            )
         elif not self.is_sqlite:
             # PostgreSQL reads run in autocommit: no BEGIN and COMMIT round trips around a
             # page's queries. Nothing is lost: under READ COMMITTED each statement takes its
             # own snapshot inside a transaction too, and a read session never writes (on
             # SQLite its connections refuse to, so every test proves it).
-            reader = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+            reader = snapshot = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self._read = async_sessionmaker(reader, expire_on_commit=False, autoflush=False)
+        self._snapshot = async_sessionmaker(snapshot, expire_on_commit=False, autoflush=False)
         writer = self.engine.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
         self._write = async_sessionmaker(writer, expire_on_commit=False, autoflush=False)
 
     def session(self, *, write: bool) -> AsyncSession:
+        """A request's session: a write transaction, or reads that each see the latest
+        commit."""
         return (self._write if write else self._read)()
 
     @asynccontextmanager
     async def transaction(self, *, write: bool = True) -> AsyncIterator[AsyncSession]:
-        """A unit of work outside a request (CLI, background jobs, side writes on GET)."""
-        async with self.session(write=write) as session:
+        """A unit of work outside a request (CLI, background jobs, side writes on GET). Its
+        reads (``write=False``) on SQLite see one moment: a transaction from the first
+        statement to the end, which a job computing from several reads can rely on (the
+        score batch, app.analytics.service)."""
+        async with (self._write if write else self._snapshot)() as session:
             try:
                 yield session
                 await session.commit()
@@ -630,6 +652,8 @@ class Database:
             await run_after_commit(session)
 
     async def dispose(self) -> None:
+        if self._kept_reader is not None:
+            await self._kept_reader.close()
         await stop_checkpointers(self.engine)
         await self.engine.dispose()
         if self.read_engine is not self.engine:

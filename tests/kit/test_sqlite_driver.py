@@ -9,9 +9,10 @@ import sqlite3
 
 import aiosqlite.core
 import pytest
-from sqlalchemy import func, select, text, update
+from sqlalchemy import bindparam, delete, func, select, text, update
 from sqlalchemy.exc import OperationalError
 
+from app.kit.sql import kept_reader, read_prebuilt
 from app.models import Category
 
 
@@ -109,9 +110,10 @@ async def test_a_read_session_refuses_to_write(database):
     assert count == 0
 
 
-async def test_a_read_session_sees_one_moment_on_the_loops_thread(database, trips):
-    """A page's queries read one snapshot: a write committed between two of them is not seen
-    until the next read session. Its BEGIN goes straight to sqlite3, with no trip."""
+async def test_a_jobs_read_session_sees_one_moment_on_the_loops_thread(database, trips):
+    """A job's reads (``transaction(write=False)``) see one snapshot: a write committed
+    between two of them is not seen until the next read session. Its BEGIN goes straight to
+    sqlite3, with no trip."""
     await _write(database, "first")
     async with database.transaction(write=False) as session:
         await session.execute(select(1))  # a pooled read connection, opened
@@ -124,3 +126,53 @@ async def test_a_read_session_sees_one_moment_on_the_loops_thread(database, trip
     async with database.transaction(write=False) as session:
         after = await session.scalar(select(func.count()).select_from(Category))
     assert (before, during, after) == (1, 1, 2)
+
+
+def _slugs(_insert):
+    return select(Category.slug).order_by(Category.slug)
+
+
+async def test_a_requests_reads_each_see_the_latest_commit_on_one_kept_connection(database, trips):
+    """A request's read session begins no transaction, as on PostgreSQL: a reply committed
+    between two of a page's statements is in the second. Its reads that skip SQLAlchemy share
+    one connection of the process, which no session checks out, begins or rolls back."""
+    await _write(database, "first")
+    pool = database.read_engine.sync_engine.pool
+    trips["n"] = 0
+    for _ in range(3):
+        reading = database.session(write=False)
+        try:
+            before = await read_prebuilt(reading, "test.slugs", _slugs, {})
+            await _write(database, "second")
+            during = await read_prebuilt(reading, "test.slugs", _slugs, {})
+            # Through SQLAlchemy (a pooled connection) too: no BEGIN holds an older moment.
+            counted = await reading.scalar(select(func.count()).select_from(Category))
+        finally:
+            await reading.close()
+        assert [slug for (slug,) in before] == ["first"]
+        assert [slug for (slug,) in during] == ["first", "second"]
+        assert counted == 2
+        await _delete(database, "second")
+    # The kept connection and the one pooled connection of the SQLAlchemy reads, both back
+    # or kept: nothing piles up, and nothing went to aiosqlite's thread but the writes.
+    assert pool.checkedout() == 1
+    assert trips["n"] == 6  # the three writes' and three deletes' COMMITs
+
+
+async def test_the_kept_connection_refuses_to_write(database):
+    reader = kept_reader(database.session(write=False))
+    assert reader is not None
+
+    await _write(database, "first")
+    sneaky = update(Category.__table__).values(position=bindparam("position"))
+    with pytest.raises(OperationalError, match="readonly"):
+        await reader.run("test.sneaky", sneaky, {"position": 9})
+    # The failed statement let the connection go; the next read opens another and works.
+    assert await reader.run("test.slugs", _slugs(None), {}) is not None
+    async with database.transaction(write=False) as session:
+        assert await session.scalar(select(Category.position)) == 0
+
+
+async def _delete(database, slug: str) -> None:
+    async with database.transaction() as session:
+        await session.execute(delete(Category).where(Category.slug == slug))
