@@ -35,7 +35,7 @@ from app.kit import clock
 from app.kit.errors import Invalid, NotFound
 from app.kit.i18n import get_locale, lazy_gettext
 from app.kit.kept import Kept
-from app.kit.sql import dialect_name, driver_rows, execute_core, prebuilt
+from app.kit.sql import dialect_name, driver_rows, driver_rows_packed, execute_core, prebuilt
 from app.models import (
     AnswerVote,
     Category,
@@ -548,7 +548,9 @@ async def topic_list(
     if statement is None:
         statement = _topic_list_statement(viewer, shape, keys)
         _TOPIC_LIST_STATEMENTS[shape] = statement
-    rows, convert = await _stored_rows(session, ("forums.topic_list", shape), statement, params)
+    rows, convert = await _stored_rows(
+        session, ("forums.topic_list", shape), statement, params, packed=True
+    )
 
     next_cursor = None
     if len(rows) > limit:
@@ -568,12 +570,19 @@ async def topic_list(
 
 
 async def _stored_rows(
-    session: AsyncSession, key: tuple[Any, ...], statement: Any, params: dict[str, Any]
+    session: AsyncSession,
+    key: tuple[Any, ...],
+    statement: Any,
+    params: dict[str, Any],
+    *,
+    packed: bool = False,
 ) -> tuple[list[tuple[Any, ...]], Converter]:
     """The statement's rows as the database gave them (a key for what is kept of them) and
     how to convert one to SQLAlchemy's values: straight from the driver where
-    :func:`driver_rows` can, else through SQLAlchemy, already converted."""
-    found = await driver_rows(session, key, statement, params)
+    :func:`driver_rows` can (``packed``: :func:`driver_rows_packed`), else through
+    SQLAlchemy, already converted."""
+    read = driver_rows_packed if packed else driver_rows
+    found = await read(session, key, statement, params)
     if found is not None:
         return found
     return [tuple(row) for row in (await execute_core(session, statement, params)).all()], _as_is
@@ -896,7 +905,9 @@ async def posts_page(
         params["after"] = _decode(cursor, ["int"])[0] if cursor else 0
     shape = (_viewer_kind(viewer), topic.is_question, bool(cursor), limit)
     statement = _posts_statement(*shape)
-    rows, convert = await _stored_rows(session, ("forums.posts", shape), statement, params)
+    rows, convert = await _stored_rows(
+        session, ("forums.posts", shape), statement, params, packed=True
+    )
     accepted = topic.accepted_post_id
     posts = [
         _post_views.get((row, accepted), _post_view_from, row, convert, accepted)

@@ -271,6 +271,70 @@ async def test_reads_on_the_driver_give_sqlalchemys_values(database):
     assert _driver_plans("test.member_score") == [True]
 
 
+async def test_packed_rows_give_the_same_values(database):
+    """A read whose rows SQLite packs into one JSON text each gives exactly the values of an
+    unpacked read: text with quotes, backslashes, control characters, NUL, line separators
+    and emoji, the largest integer, times with their zone, dates, JSON, booleans and missing
+    values. Reals and blobs, which JSON cannot carry exactly, are refused."""
+    member = await make_member(database)
+    awkward = 'He said "hi" \\ \x01\t\n\u2028 😀 <b>&amp;</b>'
+    if database.is_sqlite:
+        awkward += "\x00"  # PostgreSQL's text cannot hold NUL
+    async with database.transaction() as session:
+        session.add(
+            Category(
+                slug="awkward",
+                name_en=awkward,
+                name_ja="日本語",
+                description_en="",
+                position=2**31 - 1,
+            )
+        )
+        await session.execute(
+            update(AnalyticsMemberScore)
+            .where(AnalyticsMemberScore.member_id == member.id)
+            .values(
+                last_active_day=date(2026, 12, 4),
+                explanation=[{"signal": "likes", "count": 3}],
+                dirty=False,
+                decile=None,
+            )
+        )
+    statement = (
+        select(
+            Category.name_en,
+            Category.name_ja,
+            Category.position,
+            Member.created_at,
+            Member.silenced_until,
+            AnalyticsMemberScore.last_active_day,
+            AnalyticsMemberScore.explanation,
+            AnalyticsMemberScore.dirty,
+            AnalyticsMemberScore.decile,
+            literal_column("NULL").label("missing"),
+        )
+        .join(AnalyticsMemberScore, AnalyticsMemberScore.member_id == Member.id)
+        .join(Category, Category.slug == literal("awkward"))
+        .where(Member.id == bindparam("p_member"))
+    )
+    params = {"p_member": member.id}
+    async with database.session(write=False) as session:
+        expected = [tuple(row) for row in await session.execute(statement, params)]
+        found = await sql.driver_rows_packed(session, "test.packed", statement, params)
+    assert found is not None
+    rows, convert = found
+    assert [convert(row) for row in rows] == expected
+    assert expected[0][:3] == (awkward, "日本語", 2**31 - 1)
+    assert expected[0][3].tzinfo is not None
+    if database.is_sqlite:
+        assert len(rows[0]) == 1  # one text per row
+        with pytest.raises(TypeError, match="heat_base"):
+            async with database.session(write=False) as session:
+                await sql.driver_rows_packed(
+                    session, "test.packed_real", select(AnalyticsMemberScore.heat_base), {}
+                )
+
+
 def _transaction_id(_insert):
     return select(func.txid_current())
 
