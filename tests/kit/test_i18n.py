@@ -67,28 +67,55 @@ async def test_dates_follow_the_members_time_zone(client, member_factory, login,
 
 
 def test_template_messages_keep_each_readers_language_and_escape_their_values():
-    """Template text is translated once per language and kept (app.kit.templating): English
-    and Japanese readers in turn each get their own, ``%%`` still reads ``%`` as Jinja's
-    newstyle gettext formats it, and values put into a message are escaped."""
+    """Template text is translated into each language's templates once (app.kit.templating):
+    English and Japanese readers in turn each get their own, ``%%`` still reads ``%`` as
+    Jinja's newstyle gettext formats it, a translated message is as safe as before (what is
+    joined to it is escaped, an attribute's ``_`` is left alone), and values put into a
+    message are escaped. The messages translated in match those translated as the page
+    renders (``{% trans %}``)."""
     from app.kit.i18n import set_locale
     from app.kit.templating import environment
 
-    template = environment().from_string(
+    source = (
         '{{ _("Sign in") }}|{{ _("100%% sure") }}|{% trans %}Sign in{% endtrans %}|'
-        '{{ _("Hello %(name)s", name=name) }}'
+        '{{ _("Hello %(name)s", name=name) }}|{{ _("Sign in") ~ name }}|{{ obj._("Sign in") }}'
     )
+
+    class Echo:
+        def _(self, text: str) -> str:
+            return f"<{text}>"
+
     readers = []
     try:
         for locale in ("en", "ja", "en", "ja"):
             set_locale(locale)
-            readers.append(template.render(name="<b>Aki</b>"))
+            template = environment().from_string(source)
+            readers.append(template.render(name="<b>Aki</b>", obj=Echo()))
     finally:
         set_locale("en")
     english, japanese = readers[0], readers[1]
     assert readers[2:] == [english, japanese]
-    assert english == "Sign in|100% sure|Sign in|Hello &lt;b&gt;Aki&lt;/b&gt;"
+    assert english == (
+        "Sign in|100% sure|Sign in|Hello &lt;b&gt;Aki&lt;/b&gt;|Sign in&lt;b&gt;Aki&lt;/b&gt;"
+        "|&lt;Sign in&gt;"
+    )
     assert japanese.split("|")[0] == japanese.split("|")[2] == "ログイン"
+    assert japanese.split("|")[4] == "ログイン&lt;b&gt;Aki&lt;/b&gt;"
     assert "&lt;b&gt;Aki&lt;/b&gt;" in japanese
+
+
+def test_plain_text_templates_get_messages_unescaped_and_unmarked():
+    """A template that does not escape (mail's plain text) gets a translated message as
+    plain text: what is joined to it stays as written."""
+    from app.kit.i18n import set_locale
+    from app.kit.templating import environment
+
+    set_locale("ja")
+    try:
+        plain = environment().overlay(autoescape=False).from_string('{{ _("Sign in") ~ name }}')
+        assert plain.render(name="<b>Aki</b>") == "ログイン<b>Aki</b>"
+    finally:
+        set_locale("en")
 
 
 def test_dates_read_as_babel_writes_them_in_every_style_language_and_zone():
