@@ -239,8 +239,8 @@ async def driver_rows_packed(
 
 class _Packed:
     """A SQLite statement whose rows are each one JSON array (``json_array`` of its columns),
-    and how to read one back: JSON keeps text, integers, reals and NULL as they are stored,
-    and each value is then converted as SQLAlchemy converts the column (dates from text,
+    and how to read one back: JSON keeps text, integers and NULL as they are stored, and
+    each value is then converted as SQLAlchemy converts the column (dates from text,
     booleans from integers, ...). Not for reals (SQLite writes them with 15 digits) nor
     blobs (JSON has none)."""
 
@@ -393,12 +393,15 @@ def _unwatched(connection: AsyncConnection) -> Any:
     statements (the tests that count queries, ``echo``): a statement may skip SQLAlchemy
     only then."""
     sync = connection.sync_connection
-    if sync is None or sync._echo:
-        return None
-    dispatch = sync.engine.dispatch
-    if dispatch.before_cursor_execute or dispatch.after_cursor_execute:
+    if sync is None or sync._echo or _watched(sync.engine):
         return None
     return sync
+
+
+def _watched(engine: Engine) -> bool:
+    """Whether anything listens to or logs the engine's statements."""
+    dispatch = engine.dispatch
+    return bool(engine._echo or dispatch.before_cursor_execute or dispatch.after_cursor_execute)
 
 
 def _planned(
@@ -513,7 +516,7 @@ class KeptReader:
         self, key: Hashable, statement: Any, params: dict[str, Any]
     ) -> tuple[_Plan, list[Any]] | None:
         sync = self._engine.sync_engine
-        if sync._echo or sync.dispatch.before_cursor_execute or sync.dispatch.after_cursor_execute:
+        if _watched(sync):
             return None
         planned = _planned(sync.dialect, statement, key, params)
         if planned is None:

@@ -169,10 +169,9 @@ def environment() -> Environment:
 
 @lru_cache(maxsize=1)
 def _environments() -> dict[str, Environment]:
-    environments: dict[str, Environment] = {}
-    for locale in i18n.LOCALES:
-        env = environments[locale] = _env(locale)
-        first = environments[i18n.LOCALES[0]]
+    environments = {locale: _env(locale) for locale in i18n.LOCALES}
+    first = environments[i18n.LOCALES[0]]
+    for env in environments.values():
         env.globals, env.filters, env.tests = first.globals, first.filters, first.tests
     return environments
 
