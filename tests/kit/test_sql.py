@@ -218,23 +218,39 @@ async def test_statements_are_seen_by_engine_listeners(database):
     assert any("INSERT INTO analytics_member_daily" in statement for statement in seen)
 
 
+async def _read_both_ways(session, read, key: str, statement, params):
+    """The rows of ``read`` (a driver read) as the driver gave them, and SQLAlchemy's rows,
+    checked to be what the read's converter makes of the driver's."""
+    expected = [tuple(row) for row in await session.execute(statement, params)]
+    found = await read(session, key, statement, params)
+    assert found is not None
+    rows, convert = found
+    assert [convert(row) for row in rows] == expected
+    return rows, expected
+
+
+async def _score_of_every_kind(session, member_id: int, **values) -> None:
+    """A member's score row holding a date, JSON, a boolean and a missing value."""
+    await session.execute(
+        update(AnalyticsMemberScore)
+        .where(AnalyticsMemberScore.member_id == member_id)
+        .values(
+            last_active_day=date(2026, 12, 4),
+            explanation=[{"signal": "likes", "count": 3}],
+            dirty=False,
+            decile=None,
+            **values,
+        )
+    )
+
+
 async def test_reads_on_the_driver_give_sqlalchemys_values(database):
     """A read straight on the driver (sqlite3, or asyncpg on PostgreSQL) hands back the rows
     as the driver gives them and converts each one to exactly what SQLAlchemy would have
     returned: times with their zone, dates, floats, JSON, booleans and missing values."""
     member = await make_member(database)
     async with database.transaction() as session:
-        await session.execute(
-            update(AnalyticsMemberScore)
-            .where(AnalyticsMemberScore.member_id == member.id)
-            .values(
-                heat_base=2.5,
-                last_active_day=date(2026, 12, 4),
-                explanation=[{"signal": "likes", "count": 3}],
-                dirty=False,
-                decile=None,
-            )
-        )
+        await _score_of_every_kind(session, member.id, heat_base=2.5)
     statement = (
         select(
             Member.id,
@@ -252,11 +268,9 @@ async def test_reads_on_the_driver_give_sqlalchemys_values(database):
     )
     params = {"p_member": member.id}
     async with database.transaction(write=False) as session:
-        expected = [tuple(row) for row in await session.execute(statement, params)]
-        found = await sql.driver_rows(session, "test.member_score", statement, params)
-    assert found is not None
-    rows, convert = found
-    assert [convert(row) for row in rows] == expected
+        rows, expected = await _read_both_ways(
+            session, sql.driver_rows, "test.member_score", statement, params
+        )
     assert expected[0][0] == member.id
     assert expected[0][1].tzinfo is not None
     assert expected[0][4:] == (
@@ -290,16 +304,7 @@ async def test_packed_rows_give_the_same_values(database):
                 position=2**31 - 1,
             )
         )
-        await session.execute(
-            update(AnalyticsMemberScore)
-            .where(AnalyticsMemberScore.member_id == member.id)
-            .values(
-                last_active_day=date(2026, 12, 4),
-                explanation=[{"signal": "likes", "count": 3}],
-                dirty=False,
-                decile=None,
-            )
-        )
+        await _score_of_every_kind(session, member.id)
     statement = (
         select(
             Category.name_en,
@@ -319,11 +324,9 @@ async def test_packed_rows_give_the_same_values(database):
     )
     params = {"p_member": member.id}
     async with database.session(write=False) as session:
-        expected = [tuple(row) for row in await session.execute(statement, params)]
-        found = await sql.driver_rows_packed(session, "test.packed", statement, params)
-    assert found is not None
-    rows, convert = found
-    assert [convert(row) for row in rows] == expected
+        rows, expected = await _read_both_ways(
+            session, sql.driver_rows_packed, "test.packed", statement, params
+        )
     assert expected[0][:3] == (awkward, "日本語", 2**31 - 1)
     assert expected[0][3].tzinfo is not None
     if database.is_sqlite:
