@@ -548,9 +548,7 @@ async def topic_list(
     if statement is None:
         statement = _topic_list_statement(viewer, shape, keys)
         _TOPIC_LIST_STATEMENTS[shape] = statement
-    rows, convert = await _stored_rows(
-        session, ("forums.topic_list", shape), statement, params, packed=True
-    )
+    rows, convert = await _stored_rows(session, ("forums.topic_list", shape), statement, params)
 
     next_cursor = None
     if len(rows) > limit:
@@ -570,19 +568,13 @@ async def topic_list(
 
 
 async def _stored_rows(
-    session: AsyncSession,
-    key: tuple[Any, ...],
-    statement: Any,
-    params: dict[str, Any],
-    *,
-    packed: bool = False,
+    session: AsyncSession, key: tuple[Any, ...], statement: Any, params: dict[str, Any]
 ) -> tuple[list[tuple[Any, ...]], Converter]:
-    """The statement's rows as the database gave them (a key for what is kept of them) and
-    how to convert one to SQLAlchemy's values: straight from the driver where
-    :func:`driver_rows` can (``packed``: :func:`driver_rows_packed`), else through
-    SQLAlchemy, already converted."""
-    read = driver_rows_packed if packed else driver_rows
-    found = await read(session, key, statement, params)
+    """The statement's rows as the database gave them (a key for what is kept of them; on
+    SQLite one JSON text per row) and how to convert one to SQLAlchemy's values: straight
+    from the driver where :func:`driver_rows_packed` can, else through SQLAlchemy, already
+    converted."""
+    found = await driver_rows_packed(session, key, statement, params)
     if found is not None:
         return found
     return [tuple(row) for row in (await execute_core(session, statement, params)).all()], _as_is
@@ -905,9 +897,7 @@ async def posts_page(
         params["after"] = _decode(cursor, ["int"])[0] if cursor else 0
     shape = (_viewer_kind(viewer), topic.is_question, bool(cursor), limit)
     statement = _posts_statement(*shape)
-    rows, convert = await _stored_rows(
-        session, ("forums.posts", shape), statement, params, packed=True
-    )
+    rows, convert = await _stored_rows(session, ("forums.posts", shape), statement, params)
     accepted = topic.accepted_post_id
     posts = [
         _post_views.get((row, accepted), _post_view_from, row, convert, accepted)

@@ -11,7 +11,7 @@ from weakref import WeakKeyDictionary
 from sqlalchemy import BigInteger, Float, Numeric, String, TypeDecorator, bindparam, func, inspect
 from sqlalchemy import exc as exc_
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.engine.result import IteratorResult, SimpleResultMetaData
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from sqlalchemy.ext.compiler import compiles
@@ -27,9 +27,13 @@ T = TypeVar("T")
 
 
 def dialect_name(session: AsyncSession | Session) -> str:
+    return _dialect(session).name
+
+
+def _dialect(session: AsyncSession | Session) -> Dialect:
     # The app's sessions are made with their engine; asking get_bind() cost 2% of a like.
     bind = session.bind
-    return (bind if bind is not None else session.get_bind()).dialect.name
+    return (bind if bind is not None else session.get_bind()).dialect
 
 
 _DATABASE_KEYS: WeakKeyDictionary[Engine, str] = WeakKeyDictionary()
@@ -226,8 +230,7 @@ async def driver_rows_packed(
     cheaper key for what is made of the row (its hash is computed once). The converter
     unpacks a row and converts its values as SQLAlchemy would. Elsewhere, :func:`driver_rows`
     as it is."""
-    bind = session.bind
-    dialect = bind.dialect if bind is not None else session.get_bind().dialect
+    dialect = _dialect(session)
     if dialect.name != "sqlite":
         return await driver_rows(session, key, statement, params)
     packed = _PACKED.get(key)
@@ -393,15 +396,18 @@ def _unwatched(connection: AsyncConnection) -> Any:
     statements (the tests that count queries, ``echo``): a statement may skip SQLAlchemy
     only then."""
     sync = connection.sync_connection
-    if sync is None or sync._echo or _watched(sync.engine):
+    if sync is None or _watched(sync.engine):
         return None
     return sync
 
 
 def _watched(engine: Engine) -> bool:
-    """Whether anything listens to or logs the engine's statements."""
+    """Whether anything listens to or logs the engine's statements (``echo``, or its
+    logger set to INFO, as a connection decides whether to log)."""
     dispatch = engine.dispatch
-    return bool(engine._echo or dispatch.before_cursor_execute or dispatch.after_cursor_execute)
+    return bool(
+        dispatch.before_cursor_execute or dispatch.after_cursor_execute or engine._should_log_info()
+    )
 
 
 def _planned(
