@@ -10,7 +10,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, and_, case, exists, func, literal_column, or_, select
+from sqlalchemy import Select, and_, case, exists, func, literal_column, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import models
@@ -36,6 +36,7 @@ from app.models import (
     Rank,
     Topic,
 )
+from app.models.analytics_member_daily import DECILE_FACTS
 
 Score = AnalyticsMemberScore
 Daily = AnalyticsMemberDaily
@@ -521,7 +522,8 @@ async def decile_table(session: AsyncSession, rng: DateRange) -> Table:
                 )
             ).label("likes"),
         )
-        .where(Daily.day.between(rng.start, rng.end), verb.in_(DECILE_VERBS))
+        # The clause of the partial index that holds these rows, day first.
+        .where(Daily.day.between(rng.start, rng.end), text(DECILE_FACTS))
         .group_by(Daily.member_id)
         .subquery()
     )
@@ -564,43 +566,39 @@ async def decile_table(session: AsyncSession, rng: DateRange) -> Table:
 
 
 POST_AND_TOPIC_VERBS = (verbs.TOPIC_CREATED, verbs.POST_CREATED)
-DECILE_VERBS = (
-    *POST_AND_TOPIC_VERBS,
-    verbs.ANSWER_CREATED,
-    verbs.LIKE_GIVEN,
-    verbs.LIKE_UNDONE,
-)
 
 
-async def distribution_table(session: AsyncSession, column: str) -> Table:
-    target = Score.advocate_type if column == "advocates" else Score.rfm_group
-    rows = dict(
-        (
-            await session.execute(
-                select(target, func.count())
-                .select_from(Score)
-                .join(Member, Member.id == Score.member_id)
-                .where(Member.role.in_(policy.POPULATION_ROLES))
-                .group_by(target)
-            )
-        ).all()
-    )
-    if column == "advocates":
-        return Table(
-            "advocates",
-            _("Advocate types"),
-            ["advocate_type", "members"],
-            [
-                [str(advocates.LABELS[kind]), rows.get(kind, 0)]
-                for kind in (*advocates.ADVOCATE_TYPES, "")
-            ],
+async def distribution_tables(session: AsyncSession) -> tuple[Table, Table]:
+    """The members by advocate type and by RFM group, counted in one pass."""
+    advocate_counts: Counter[str] = Counter()
+    rfm_counts: Counter[str] = Counter()
+    for kind, group, members in (
+        await session.execute(
+            select(Score.advocate_type, Score.rfm_group, func.count())
+            .select_from(Score)
+            .join(Member, Member.id == Score.member_id)
+            .where(Member.role.in_(policy.POPULATION_ROLES))
+            .group_by(Score.advocate_type, Score.rfm_group)
         )
-    return Table(
+    ).all():
+        advocate_counts[kind] += members
+        rfm_counts[group] += members
+    kinds = Table(
+        "advocates",
+        _("Advocate types"),
+        ["advocate_type", "members"],
+        [
+            [str(advocates.LABELS[kind]), advocate_counts[kind]]
+            for kind in (*advocates.ADVOCATE_TYPES, "")
+        ],
+    )
+    rfm = Table(
         "rfm",
         _("RFM groups"),
         ["group", "members"],
-        [[str(RFM_LABELS[group]), rows.get(group, 0)] for group in metrics.RFM_GROUPS],
+        [[str(RFM_LABELS[group]), rfm_counts[group]] for group in metrics.RFM_GROUPS],
     )
+    return kinds, rfm
 
 
 def _rfm_labels() -> dict[str, Any]:
@@ -650,7 +648,8 @@ async def table_by_name(
     if name == "deciles":
         return await decile_table(session, rng)
     if name in ("advocates", "rfm"):
-        return await distribution_table(session, name)
+        kinds, rfm = await distribution_tables(session)
+        return kinds if name == "advocates" else rfm
     raise NotFound()
 
 

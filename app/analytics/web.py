@@ -154,8 +154,8 @@ async def retention(request: Request, session: SessionDep, viewer: CurrentOperat
 async def scores(request: Request, session: SessionDep, viewer: CurrentOperator) -> Response:
     rng = _range(request)
     deciles = await queries.decile_table(session, rng)
-    kinds = await queries.distribution_table(session, "advocates")
-    rfm = await queries.distribution_table(session, "rfm")
+    kinds, rfm = await queries.distribution_tables(session)
+    criteria = await ambassadors.load_criteria(session)
     decile_chart = charts.bar_chart(
         _("Share of posts by engagement decile (%)"),
         [_("Decile %(n)s", n=row[0]) for row in deciles.rows],
@@ -176,8 +176,8 @@ async def scores(request: Request, session: SessionDep, viewer: CurrentOperator)
             "rfm_chart": charts.bar_chart(
                 rfm.title, [row[0] for row in rfm.rows], [row[1] for row in rfm.rows]
             ),
-            "weights": (await ambassadors.load_criteria(session)).weights,
-            "decay": (await ambassadors.load_criteria(session)).monthly_decay,
+            "weights": criteria.weights,
+            "decay": criteria.monthly_decay,
             "rfm_bounds": {
                 "recency": metrics.RECENCY_DAYS,
                 "frequency": metrics.FREQUENCY_DAYS,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import literal_column, select
@@ -225,6 +226,118 @@ async def test_engagement_decay_rfm_and_deciles(client, member_factory, login, d
     page = await client.get("/ops/scores")
     assert page.status_code == 200
     assert "Decile analysis" in page.text
+
+
+async def test_decile_table_sums_each_decile_over_the_period_alone(member_factory, database):
+    """The decile table against the same figures worked out here from every daily row: the
+    rows it sums come from a partial index (app.models.analytics_member_daily.DECILE_FACTS),
+    so each kind of row it must count and each it must leave is present."""
+    import random
+    from collections import defaultdict
+
+    from sqlalchemy import delete, event
+
+    from app.analytics import metrics, queries
+    from app.kit.sql import dialect_name
+    from app.models import AnalyticsMemberDaily, AnalyticsMemberScore
+
+    members = [await member_factory(name=f"D{i}") for i in range(27)]
+    staff = await member_factory(name="Staff", role=Role.moderator)
+    today = clock.community_day()
+    rng = queries.DateRange(today - timedelta(days=9), today)
+    shuffle = random.Random(7)
+    verbs = ("post.created", "topic.created", "answer.created", "like.given", "like.undone")
+    async with database.transaction() as session:
+        await session.execute(delete(AnalyticsMemberDaily))
+        await session.execute(delete(AnalyticsMemberScore))
+        for i, member in enumerate(members):
+            # Ties on heat go by member id; the last member has no score row at all (heat 0).
+            if i < len(members) - 1:
+                session.add(AnalyticsMemberScore(member_id=member.id, heat_base=float(i % 9)))
+            for offset in (-12, -10, -9, -4, 0):  # two days before the period, three in it
+                day = today + timedelta(days=offset)
+                for verb in verbs:
+                    done, received = shuffle.choice((0, 1, 3)), shuffle.choice((0, 2, 5))
+                    if done or received:
+                        session.add(
+                            AnalyticsMemberDaily(
+                                member_id=member.id,
+                                day=day,
+                                verb=verb,
+                                done=done,
+                                received=received,
+                            )
+                        )
+            # Rows the table never sums: visits, and a moderator's posts and likes.
+            session.add(
+                AnalyticsMemberDaily(member_id=member.id, day=today, verb="member.visited", done=1)
+            )
+        session.add(AnalyticsMemberScore(member_id=staff.id, heat_base=100.0))
+        for verb in verbs:
+            session.add(
+                AnalyticsMemberDaily(member_id=staff.id, day=today, verb=verb, done=7, received=7)
+            )
+
+    async with database.transaction(write=False) as session:
+        heats = dict(
+            (
+                await session.execute(
+                    select(AnalyticsMemberScore.member_id, AnalyticsMemberScore.heat_base)
+                )
+            ).all()
+        )
+        daily = (
+            await session.execute(
+                select(
+                    AnalyticsMemberDaily.member_id,
+                    AnalyticsMemberDaily.day,
+                    AnalyticsMemberDaily.verb,
+                    AnalyticsMemberDaily.done,
+                    AnalyticsMemberDaily.received,
+                )
+            )
+        ).all()
+    ranking = metrics.deciles({m.id: heats.get(m.id, 0.0) for m in members})
+    sums: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for member_id, day, verb, done, received in daily:
+        if member_id not in ranking or not rng.start <= day <= rng.end:
+            continue
+        totals = sums[ranking[member_id]]
+        totals[0] += done if verb in ("post.created", "topic.created") else 0
+        totals[1] += done if verb == "answer.created" else 0
+        totals[2] += {"like.given": received, "like.undone": -received}.get(verb, 0)
+    expected = metrics.decile_shares(
+        metrics.decile_sizes(len(members)), {d: (p, a, lk) for d, (p, a, lk) in sums.items()}
+    )
+
+    statements: list[tuple[str, Any]] = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany):
+        statements.append((statement, parameters))
+
+    engine = database.read_engine.sync_engine
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        async with database.session(write=False) as session:
+            table = await queries.decile_table(session, rng)
+            facts, params = next(s for s in statements if "FROM analytics_member_daily" in s[0])
+            if dialect_name(session) == "sqlite":
+                # Read from the partial index alone, on a database that was never analysed.
+                connection = await session.connection()
+                plan = (
+                    await connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {facts}", params)
+                ).all()
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert table.rows == [
+        [row.decile, row.members, row.posts, row.answers, row.likes_received] for row in expected
+    ]
+    assert sum(row[2] for row in table.rows) == pytest.approx(100.0)
+    assert all(any(row[column] for row in table.rows) for column in (2, 3, 4))
+    if dialect_name(session) == "sqlite":
+        assert any(
+            "COVERING INDEX ix_analytics_member_daily_decile_facts" in row[-1] for row in plan
+        ), plan
 
 
 async def test_rank_distribution_and_top_content(client, member_factory, login, database):
