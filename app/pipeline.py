@@ -256,10 +256,10 @@ class RequestPipeline:
             if unsafe and database.is_sqlite:
                 # A write session takes SQLite's only write lock at its first statement, and
                 # writers queue for it (app.db). The viewer is read first, in a read session,
-                # as a read request reads it, so the lock is held for the
-                # request's own statements only: with two workers, a like held it a third
-                # longer for the lookup (bench/ANALYSIS.md, session 16). PostgreSQL locks
-                # rows, not the database, and reads it in the request's own transaction.
+                # as a read request reads it, so the lock is held for the request's own
+                # statements only: with two workers, a like held it a third longer for the
+                # lookup (bench/ANALYSIS.md, session 16). PostgreSQL locks rows, not the
+                # database, and reads it in the request's own transaction.
                 reading = database.session(write=False)
                 try:
                     viewer = await self._load_viewer(
