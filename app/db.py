@@ -53,6 +53,7 @@ from sqlalchemy.pool import NullPool
 from sqlalchemy.util import await_only
 
 from app.config import Settings
+from app.kit.pool import FairAsyncQueuePool
 from app.kit.sql import READER_OPTION, KeptReader
 from app.kit.sqlite_driver import InlineConnection, OneTripConnection, sqlite_url
 
@@ -96,6 +97,9 @@ def create_engine(
             # connection's whole cache whenever another connection has written since its last
             # transaction, so a pool of writers read every page of each write afresh.
             pool = {"pool_size": 1, "max_overflow": 0, "pool_timeout": BUSY_TIMEOUT_SECONDS}
+        if pool:
+            # Waiters for a connection served in turn (the writers' one above especially).
+            pool["poolclass"] = FairAsyncQueuePool
         engine = create_async_engine(
             sqlite_url(url, inline=read_only),
             connect_args={"timeout": BUSY_TIMEOUT_SECONDS},
@@ -103,7 +107,12 @@ def create_engine(
         )
         _tune_sqlite(engine, checkpoint_aside=":memory:" not in url and not read_only)
     else:
-        engine = create_async_engine(url, pool_size=settings.database_pool_size, max_overflow=10)
+        engine = create_async_engine(
+            url,
+            poolclass=FairAsyncQueuePool,
+            pool_size=settings.database_pool_size,
+            max_overflow=10,
+        )
         _skip_closed_connections(engine)
     _connect_errors_are_outages(engine)
     return engine
