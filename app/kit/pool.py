@@ -4,13 +4,13 @@ SQLAlchemy's asyncio pool keeps its idle connections in an ``asyncio.Queue``. Wh
 connection comes back, the queue wakes its first waiter, but the connection stays in the
 queue until that waiter's task runs again, and any task that asks for a connection in
 between takes it without waiting. The waiter then finds the queue empty and waits again, at
-the back of the line. On SQLite the app's writers share one connection (app.db), so a task
-that writes again as soon as it has written (a scheduler job's loop, a request's score
-refresh after its commit) can go before writers that were already waiting, time after
-time. Driven in one process by 16 concurrent likes through the ASGI interface, the score
-refresh waited 1-18 s for the connection that way and the scores fell behind for as long
-(bench/ANALYSIS.md, session 27); under uvicorn the sockets' callbacks usually let the
-waiter run first, but nothing made sure of it.
+the back of the line. On SQLite the app's writers share one connection (app.db), so a
+writer could be passed over time after time by callers that came later (a request's next
+write, a scheduler job's loop writing again as soon as it has written). Driven in one
+process by 16 concurrent likes through the ASGI interface, the score refresh waited 1-18 s
+for the connection that way and the scores fell behind for as long (bench/ANALYSIS.md,
+session 27); under uvicorn the sockets' callbacks usually let the waiter run first, but
+nothing made sure of it.
 
 Here a returned connection is handed straight to the first waiter still waiting, so nobody
 can take it in between, and a new caller waits behind those already waiting.
