@@ -24,7 +24,7 @@ from sqlalchemy import bindparam, delete, event
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
 
-from app.kit.sql import insert, prebuilt
+from app.kit.sql import execute_prebuilt_sync, insert, prebuilt
 from app.models import AnalyticsActive, AnalyticsActiveReturn, AnalyticsDaily
 
 _KEY = "community_rollups"
@@ -70,10 +70,12 @@ def _write_daily(session: Session, counts: Counter[tuple[date, str]]) -> None:
     if not rows:
         return
     # Nearly every write ends here: built once (building and hashing it cost more than the
-    # upsert itself).
+    # upsert itself), and on SQLite run straight on the driver.
     stmt = prebuilt(session, "community.daily", _daily_upsert)
     # One row (the usual case) as a plain execute; a list takes the executemany path.
-    session.connection().execute(stmt, rows[0] if len(rows) == 1 else rows)
+    execute_prebuilt_sync(
+        session.connection(), "community.daily", stmt, rows[0] if len(rows) == 1 else rows
+    )
 
 
 def _write_active(session: Session, changes: dict[date, list[int]]) -> None:

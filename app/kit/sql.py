@@ -11,7 +11,7 @@ from weakref import WeakKeyDictionary
 from sqlalchemy import BigInteger, Float, Numeric, String, TypeDecorator, bindparam, func, inspect
 from sqlalchemy import exc as exc_
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.engine.result import IteratorResult, SimpleResultMetaData
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from sqlalchemy.ext.compiler import compiles
@@ -446,7 +446,36 @@ def _run_on_driver(
     the write lock (with ``writes``); and None when anything listens to or logs the engine's
     statements (the tests that count queries, ``echo``)."""
     sync = _unwatched(connection)
-    if sync is None or sync.dialect.name != "sqlite":
+    if sync is None:
+        return None
+    return _run_on_sqlite(sync, key, statement, params, reads=reads, writes=writes)
+
+
+def execute_prebuilt_sync(
+    connection: Connection, key: Hashable, statement: Any, params: Any
+) -> None:
+    """Execute a :func:`prebuilt` write from synchronous code in a session's greenlet (a
+    ``before_commit`` listener), discarding its rows: straight on sqlite3 where
+    :func:`run_prebuilt` would run it there, else through SQLAlchemy. The community tally's
+    upsert, which ends nearly every write transaction, cost 198 us through SQLAlchemy on
+    session 27's CPU (bench/ANALYSIS.md)."""
+    if _watched(connection.engine) or (
+        _run_on_sqlite(connection, key, statement, params, reads=False, writes=True) is None
+    ):
+        connection.execute(statement, params)
+
+
+def _run_on_sqlite(
+    sync: Connection,
+    key: Hashable,
+    statement: Any,
+    params: Any,
+    *,
+    reads: bool,
+    writes: bool,
+) -> tuple[_Plan, list[Any]] | None:
+    """:func:`_run_on_driver` for a connection whose statements nothing watches."""
+    if sync.dialect.name != "sqlite":
         return None
     adapted = sync.connection.dbapi_connection
     raw = getattr(getattr(adapted, "_connection", None), "_conn", None)

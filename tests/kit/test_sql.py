@@ -10,10 +10,18 @@ import pytest
 from sqlalchemy import bindparam, event, func, literal, literal_column, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from app.analytics import community
 from app.db import database_unavailable
 from app.kit import sql
 from app.kit.sql import execute_core, run_prebuilt
-from app.models import AnalyticsMemberDaily, AnalyticsMemberScore, Category, Member, Upload
+from app.models import (
+    AnalyticsDaily,
+    AnalyticsMemberDaily,
+    AnalyticsMemberScore,
+    Category,
+    Member,
+    Upload,
+)
 from app.uploads import service as uploads
 from tests.factories import make_member
 from tests.statements import counting
@@ -196,6 +204,39 @@ async def test_prebuilt_statements_on_the_driver_roll_back_with_the_transaction(
     async with database.transaction(write=False) as session:
         left = await session.scalar(select(func.count()).where(AnalyticsMemberDaily.verb == "x"))
     assert left == 0
+
+
+class _Gave(Exception):
+    pass
+
+
+async def test_a_write_in_a_before_commit_listener_commits_and_rolls_back_with_it(database):
+    """The community tally's upsert, written as the transaction commits (app.analytics.
+    community), lands with the commit and not without it; on SQLite it goes straight to
+    sqlite3, as the transaction's other prebuilt statements do."""
+    day = date(2026, 12, 4)
+
+    async def tallied(amount: int, *, give_up: bool = False) -> None:
+        async with database.transaction() as session:
+            await session.connection()  # the transaction has begun, as after any write
+            community.tally(session).daily[(day, "test.tallied")] += amount
+            if give_up:
+                raise _Gave
+
+    await tallied(2)
+    await tallied(3)
+    with pytest.raises(_Gave):
+        await tallied(7, give_up=True)
+    async with database.transaction(write=False) as session:
+        count = await session.scalar(
+            select(AnalyticsDaily.count).where(
+                AnalyticsDaily.day == day, AnalyticsDaily.verb == "test.tallied"
+            )
+        )
+    assert count == 5
+    if database.is_sqlite:
+        # (one plan for a row, one for several, once another test has written several)
+        assert set(_driver_plans("community.daily")) == {True}
 
 
 async def test_statements_are_seen_by_engine_listeners(database):
