@@ -391,11 +391,11 @@ def _plan(
     return plan
 
 
-def _unwatched(connection: AsyncConnection) -> Any:
+def _unwatched(connection: AsyncConnection | Connection) -> Any:
     """The connection's synchronous side, unless anything listens to or logs its engine's
     statements (the tests that count queries, ``echo``): a statement may skip SQLAlchemy
     only then."""
-    sync = connection.sync_connection
+    sync = connection if isinstance(connection, Connection) else connection.sync_connection
     if sync is None or _watched(sync.engine):
         return None
     return sync
@@ -426,7 +426,7 @@ def _planned(
 
 
 def _run_on_driver(
-    connection: AsyncConnection,
+    connection: AsyncConnection | Connection,
     key: Hashable,
     statement: Any,
     params: Any,
@@ -446,36 +446,7 @@ def _run_on_driver(
     the write lock (with ``writes``); and None when anything listens to or logs the engine's
     statements (the tests that count queries, ``echo``)."""
     sync = _unwatched(connection)
-    if sync is None:
-        return None
-    return _run_on_sqlite(sync, key, statement, params, reads=reads, writes=writes)
-
-
-def execute_prebuilt_sync(
-    connection: Connection, key: Hashable, statement: Any, params: Any
-) -> None:
-    """Execute a :func:`prebuilt` write from synchronous code in a session's greenlet (a
-    ``before_commit`` listener), discarding its rows: straight on sqlite3 where
-    :func:`run_prebuilt` would run it there, else through SQLAlchemy. The community tally's
-    upsert, which ends nearly every write transaction, cost 198 us through SQLAlchemy on
-    session 27's CPU (bench/ANALYSIS.md)."""
-    if _watched(connection.engine) or (
-        _run_on_sqlite(connection, key, statement, params, reads=False, writes=True) is None
-    ):
-        connection.execute(statement, params)
-
-
-def _run_on_sqlite(
-    sync: Connection,
-    key: Hashable,
-    statement: Any,
-    params: Any,
-    *,
-    reads: bool,
-    writes: bool,
-) -> tuple[_Plan, list[Any]] | None:
-    """:func:`_run_on_driver` for a connection whose statements nothing watches."""
-    if sync.dialect.name != "sqlite":
+    if sync is None or sync.dialect.name != "sqlite":
         return None
     adapted = sync.connection.dbapi_connection
     raw = getattr(getattr(adapted, "_connection", None), "_conn", None)
@@ -490,6 +461,18 @@ def _run_on_sqlite(
     if planned is None:
         return None
     return planned[0], _on_sqlite3(raw, sync.dialect, *planned)
+
+
+def execute_prebuilt_sync(
+    connection: Connection, key: Hashable, statement: Any, params: Any
+) -> None:
+    """Execute a :func:`prebuilt` write from synchronous code in a session's greenlet (a
+    ``before_commit`` listener), discarding its rows: straight on sqlite3 where
+    :func:`run_prebuilt` would run it there, else through SQLAlchemy. The community tally's
+    upsert, which ends nearly every write transaction, cost 198 us through SQLAlchemy on
+    session 27's CPU (bench/ANALYSIS.md)."""
+    if _run_on_driver(connection, key, statement, params, reads=False, writes=True) is None:
+        connection.execute(statement, params)
 
 
 def _on_sqlite3(
