@@ -829,7 +829,8 @@ def _announce_surveys_after_commit(session: AsyncSession) -> None:
             database = get_database()
         except RuntimeError:
             return  # a command-line job without the app's database: a later visit announces
-        async with database.transaction(write=False) as reading:
+        # A read session, as a request's: no transaction for the one read.
+        async with database.session(write=False) as reading:
             if not await nps.has_unannounced(reading):
                 return
         async with database.transaction() as writing:

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
+from app.analytics import nps
 from app.kit import clock
 from app.models import Member, Notification, NpsSurvey, Rank, Role
 from app.points import service as points
@@ -94,6 +95,45 @@ async def test_a_survey_made_ahead_is_announced_when_its_day_comes(
     await login(late, await member_factory(locale="en"))
     await late.get("/")
     assert await _kinds(database, fan) == ["survey"]
+
+
+async def test_an_answered_survey_does_not_hide_one_made_ahead(
+    client, make_client, database, member_factory, login
+):
+    """The check every first visit of a day makes finds each survey's own announcement (by
+    its key), not just any activity about a survey: answers and other surveys' announcements
+    neither count as this one's nor keep it from being made once its day comes."""
+    operator = await member_factory(role=Role.operator)
+    fan = await member_factory(locale="en")
+    await login(client, operator)
+    today = clock.community_day()
+    open_now = await _survey(client, title="Open survey")
+    voter = make_client()
+    await login(voter, fan)
+    answered = await voter.send_json("POST", f"/api/v1/surveys/{open_now}/responses", {"score": 9})
+    assert answered.status_code == 201, answered.text
+    async with database.session(write=False) as reading:
+        assert await nps.has_unannounced(reading) is False
+
+    ahead = await _survey(
+        client, title="Later survey", opens_on=(today + timedelta(days=1)).isoformat()
+    )
+    async with database.transaction() as session:
+        await session.execute(
+            update(NpsSurvey)
+            .where(NpsSurvey.id == ahead)
+            .values(opens_at=clock.now() - timedelta(minutes=1))
+        )
+    async with database.session(write=False) as reading:
+        assert await nps.has_unannounced(reading) is True
+    early_bird = make_client()
+    await login(early_bird, await member_factory(locale="en"))
+    await early_bird.get("/")
+    async with database.session(write=False) as reading:
+        assert await nps.has_unannounced(reading) is False
+    page = await voter.get("/notifications")
+    assert "A survey is waiting for your answer: Later survey" in page.text
+    assert await _kinds(database, fan) == ["survey", "survey"]
 
 
 async def test_reward_decisions_tell_the_member_who_redeemed(
