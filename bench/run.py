@@ -126,6 +126,8 @@ class Run:
     server_log_problems: list[str] = field(default_factory=list)
     # Before each load: the seconds waited for a quiet machine (None: still busy at the limit).
     quiet_waits: dict[str, float | None] = field(default_factory=dict)
+    # The writers' first visits of the day before the write loads: (answered, sent, seconds).
+    first_visits: tuple[int, int, float] | None = None
 
     @property
     def reference_rps(self) -> float:
@@ -491,6 +493,12 @@ async def _first_visits(base: str, tokens: Sequence[str]) -> int:
     async with httpx.AsyncClient(base_url=base, timeout=30) as client:
         await asyncio.gather(*(worker(client) for _ in range(CONNECTIONS)))
     return answered
+
+
+def _first_visits_text(visits: tuple[int, int, float]) -> str:
+    answered, sent, seconds = visits
+    rate = f"{answered / seconds:.0f}/s" if seconds > 0 else "-"
+    return f"{answered} of {sent} answered in {seconds:.1f} s ({rate})"
 
 
 def single_request_ms(base: str, page: Page, count: int) -> float | None:
@@ -1159,10 +1167,12 @@ def measure(
         if any(page.write and page.available for page in pages):
             writers = {token for _member, token in fixtures.tokens}
             writers.update(token for token, _answers in fixtures.accept_plan)
+            started = time.perf_counter()
             visited = asyncio.run(_first_visits(kizuna_server.base, sorted(writers)))
+            run.first_visits = (visited, len(writers), time.perf_counter() - started)
             asyncio.run(_score_backlog(url))
             settle(kizuna_server)
-            log(f"  writers' first visits of the day: {visited} of {len(writers)} answered")
+            log(f"  writers' first visits of the day: {_first_visits_text(run.first_visits)}")
         for page in pages:
             if page.available and not page.write and not page.note:
                 run.results.setdefault(page.key, Result()).single_ms = single_request_ms(
@@ -1550,6 +1560,13 @@ def render_report(
                 out += [
                     f"- {title}: {result.score_backlog}, {_backlog_text(result)}"
                     for title, result in backlogs
+                ]
+            if run.first_visits is not None:
+                out += [
+                    "",
+                    "Writers' first visits of the day, before the write loads (each a visit "
+                    "recorded with its points and rollups; 16 connections of an httpx client "
+                    f"in the harness's process): {_first_visits_text(run.first_visits)}.",
                 ]
             out += ["", _quiet_text(run)]
             if run.server_log_problems:

@@ -83,6 +83,8 @@ def test_smoke_run_measures_every_page_and_writes_the_report(tmp_path: Path) -> 
     # The likes marked their members' scores for the incremental refresh, and the server
     # refreshed every one of them after the load.
     assert re.search(r"- write: like \(with points\): \d+, none [\d.]+ s later", text)
+    # Every writer made today's first visit before the write loads, and it was timed.
+    assert re.search(r"Writers' first visits of the day.*: (\d+) of \1 answered in [\d.]+ s", text)
 
 
 def test_builtin_loader_and_wrk_parser(tmp_path: Path) -> None:
