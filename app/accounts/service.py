@@ -6,8 +6,9 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any, cast
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Table, bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.schemas import ProfileIn, SignUpIn
@@ -25,6 +26,7 @@ from app.kit.security import (
     sha256_hex,
     verify_password,
 )
+from app.kit.sql import run_prebuilt, sync_loaded
 from app.models import ApiToken, AuthSession, Member, Role
 
 ACTIVATION_DAYS = 3
@@ -242,13 +244,28 @@ async def change_password(
     await session.flush()
 
 
+def _visit_update(_insert: Any) -> Any:
+    members = cast(Table, Member.__table__)
+    return (
+        update(members)
+        .where(members.c.id == bindparam("p_member"))
+        .values(last_visit_day=bindparam("p_day"), last_seen_at=bindparam("p_now"))
+    )
+
+
 async def record_visit(session: AsyncSession, member_id: int) -> bool:
-    """The first request of a community day records one visit; later ones record nothing."""
+    """The first request of a community day records one visit; later ones record nothing.
+    The member's row is updated by a statement built once (each member's first request of a
+    day comes here, and through the ORM the update cost as much as the visit's activity)."""
     today = clock.community_day()
     now = clock.now()
-    await session.execute(
-        update(Member).where(Member.id == member_id).values(last_visit_day=today, last_seen_at=now)
+    await run_prebuilt(
+        session,
+        "accounts.visit",
+        _visit_update,
+        {"p_member": member_id, "p_day": today, "p_now": now},
     )
+    sync_loaded(session, Member, member_id, {"last_visit_day": today, "last_seen_at": now})
     activity = await record(
         session,
         verbs.VISITED,
