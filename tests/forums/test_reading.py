@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from app.activity import verbs
+from app.forums import service as forums
 from app.forums.queries import POSTS_PER_PAGE
 from app.kit import clock
 from app.models import Activity, Post, Topic, TopicRead, TopicView
@@ -44,6 +45,14 @@ async def test_unread_markers_and_jump_to_first_unread(client, member_factory, l
     (number,) = (await forum.rows(select(Post.number).where(Post.id == int(marked.group(1)))))[0]
     assert number == first_unread
     assert "Reply body 0<" not in second_visit.text  # it opened near the unread posts
+    assert (
+        await forum.get(TopicRead, (reader.id, topic.id))
+    ).last_read_number == POSTS_PER_PAGE + 6
+    listing = (await client.get("/api/v1/topics")).json()["items"][0]
+    assert listing["unread_count"] == 0
+
+    # Going back to the first page does not mark the later posts unread again.
+    assert (await client.get(f"/t/{topic.id}?cursor=0")).status_code == 200
     assert (
         await forum.get(TopicRead, (reader.id, topic.id))
     ).last_read_number == POSTS_PER_PAGE + 6
@@ -148,3 +157,27 @@ async def test_likes_follow_the_posts_moderation_and_removal(
     counts = await forum.rows(select(Post.id, Post.like_count).where(Post.topic_id == topic.id))
     assert {post_id: count for post_id, count in counts if count} == {hidden.id: 1}
     assert (await forum.get(Topic, topic.id)).like_count == 1
+
+
+async def test_a_late_write_for_an_earlier_page_leaves_the_read_marker(
+    database, member_factory, forum
+):
+    """Two tabs: the first page's visit, written after the last page's (its request was
+    slower), neither moves the read marker back nor counts the reader twice."""
+    category = await forum.category()
+    author = await member_factory()
+    reader = await member_factory()
+    topic = await forum.topic(author, category)
+    for number in range(5):
+        await forum.reply(author, topic, body=f"Reply body {number}")
+    for read_up_to in (6, 2):
+        async with database.transaction() as session:
+            await forums.record_visit(
+                session,
+                topic_id=topic.id,
+                visitor=f"m:{reader.id}",
+                member_id=reader.id,
+                read_up_to=read_up_to,
+            )
+    assert (await forum.get(TopicRead, (reader.id, topic.id))).last_read_number == 6
+    assert (await forum.get(Topic, topic.id)).view_count == 1
