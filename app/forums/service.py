@@ -7,9 +7,10 @@ the same transaction, and counters on topics and categories change with the rows
 
 from __future__ import annotations
 
-from collections import OrderedDict
-from collections.abc import Callable, Mapping
-from datetime import date
+import logging
+from collections import Counter, OrderedDict
+from collections.abc import Callable, Mapping, Sequence
+from datetime import date, datetime
 from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Table, bindparam, delete, or_, select, text, update
@@ -26,6 +27,7 @@ from app.kit.errors import Conflict, Forbidden, Invalid, NotFound
 from app.kit.i18n import lazy_gettext
 from app.kit.security import sha256_hex
 from app.kit.sql import (
+    database_key,
     dialect_name,
     insert,
     prebuilt,
@@ -47,6 +49,8 @@ from app.models import (
     TopicView,
 )
 from app.moderation import policy as moderation
+
+logger = logging.getLogger(__name__)
 
 MAX_LOOKUPS = 100
 
@@ -724,40 +728,59 @@ def _read_marker_upsert(insert_: Any) -> Any:
     )
 
 
-async def record_visit(
-    session: AsyncSession,
-    *,
-    topic_id: int,
-    visitor: str,
-    member_id: int | None,
-    read_up_to: int,
-) -> None:
-    """Count a visitor's first view of the topic today and move a member's read marker
-    forward (never back). Statements built once (app.kit.sql.prebuilt): every new visitor
-    of a topic, each day, comes here, and through the ORM a visit cost 1.5-2.4 ms against
-    0.2 ms (bench/ANALYSIS.md, session 28)."""
-    now = clock.now()
-    day = clock.community_day(now)
-    counted = (
-        await run_prebuilt(
-            session,
-            "forums.view",
-            _view_insert,
-            {
-                "topic_id": topic_id,
-                "day": day,
-                "visitor_key": visitor,
-                "member_id": member_id,
-                "created_at": now,
-            },
-        )
-    ).scalar_one_or_none()
-    if counted is not None:
-        from app.analytics.rollups import count_view
+class Visit(NamedTuple):
+    """A page view to write: the topic, who viewed it, up to which post a member read, when."""
 
-        await _bump(session, Topic, topic_id, view_count=1)
-        await count_view(session, topic_id, day)
-    if member_id is not None and read_up_to > 0:
+    topic_id: int
+    visitor: str
+    member_id: int | None
+    read_up_to: int
+    at: datetime
+
+
+async def record_visits(session: AsyncSession, visits: Sequence[Visit]) -> None:
+    """Count each visitor's first view of a topic on the day of the visit, and move members'
+    read markers forward (never back). The view counts and the daily rollup move once per
+    topic and day; everything is written in key order, so two processes writing batches
+    lock the same rows in the same order (PostgreSQL). Statements built once
+    (app.kit.sql.prebuilt): through the ORM a visit cost 1.5-2.4 ms against 0.2 ms
+    (bench/ANALYSIS.md, session 28)."""
+    from app.analytics.rollups import count_topic
+
+    views: dict[tuple[int, date, str], Visit] = {}
+    markers: dict[tuple[int, int], Visit] = {}
+    for visit in visits:
+        views.setdefault((visit.topic_id, clock.community_day(visit.at), visit.visitor), visit)
+        if visit.member_id is not None and visit.read_up_to > 0:
+            key = (visit.member_id, visit.topic_id)
+            if key not in markers or visit.read_up_to > markers[key].read_up_to:
+                markers[key] = visit
+    counted: Counter[tuple[int, date]] = Counter()
+    for (topic_id, day, visitor), visit in sorted(views.items()):
+        row = (
+            await run_prebuilt(
+                session,
+                "forums.view",
+                _view_insert,
+                {
+                    "topic_id": topic_id,
+                    "day": day,
+                    "visitor_key": visitor,
+                    "member_id": visit.member_id,
+                    "created_at": visit.at,
+                },
+            )
+        ).scalar_one_or_none()
+        if row is not None:
+            counted[(topic_id, day)] += 1
+    per_topic: Counter[int] = Counter()
+    for (topic_id, _day), count in counted.items():
+        per_topic[topic_id] += count
+    for topic_id in sorted(per_topic):
+        await _bump(session, Topic, topic_id, view_count=per_topic[topic_id])
+    for topic_id, day in sorted(counted):
+        await count_topic(session, day, topic_id, views=counted[(topic_id, day)])
+    for (member_id, topic_id), visit in sorted(markers.items()):
         await run_prebuilt(
             session,
             "forums.read_marker",
@@ -765,10 +788,40 @@ async def record_visit(
             {
                 "member_id": member_id,
                 "topic_id": topic_id,
-                "last_read_number": read_up_to,
-                "updated_at": now,
+                "last_read_number": visit.read_up_to,
+                "updated_at": visit.at,
             },
         )
+
+
+# The visits waiting to be written, per database (engine URL) in this process, and the
+# databases whose visits a request is writing now.
+_pending_visits: dict[str, list[Visit]] = {}
+_writing_visits: set[str] = set()
+
+
+async def _write_visits(visit: Visit) -> None:
+    """Write a visit once its page is sent. The first request to find no writer busy writes
+    every visit pending, batch after batch, in one transaction each, until none is left;
+    the others only add theirs. One at a time, the process's visits took a write
+    transaction each and fell behind a crowd of new visitors (bench/ANALYSIS.md, session
+    28); while nothing else is waiting, each is written at once, as before."""
+    database = get_database()
+    key = database_key(database.engine.sync_engine)
+    _pending_visits.setdefault(key, []).append(visit)
+    if key in _writing_visits:
+        return
+    _writing_visits.add(key)
+    try:
+        while batch := _pending_visits.pop(key, None):
+            try:
+                async with database.transaction(write=True) as side:
+                    await record_visits(side, batch)
+            except Exception:
+                # The pages were sent; their views are lost, not the visits still to come.
+                logger.exception("writing %d topic views failed", len(batch))
+    finally:
+        _writing_visits.discard(key)
 
 
 def schedule_visit(
@@ -781,10 +834,10 @@ def schedule_visit(
     last_read_number: int | None,
 ) -> None:
     """Count the view and move the read marker after the page is sent, in a short write
-    transaction of their own: reading a topic never waits for the write lock. Nothing is
-    written when neither would change."""
-    topic_id = topic.id
-    key = (topic.id, topic.created_at.timestamp(), clock.community_day(), visitor)
+    transaction (shared with the other visits waiting then): reading a topic never waits for
+    the write lock. Nothing is written when neither would change."""
+    now = clock.now()
+    key = (topic.id, topic.created_at.timestamp(), clock.community_day(now), visitor)
     new_view = key not in _counted_views
     read_moves = member_id is not None and read_up_to > (last_read_number or 0)
     if not (new_view or read_moves):
@@ -793,16 +846,10 @@ def schedule_visit(
         _counted_views[key] = None
         if len(_counted_views) > COUNTED_VIEWS_KEPT:
             _counted_views.popitem(last=False)
+    visit = Visit(topic.id, visitor, member_id, read_up_to, now)
 
     async def write() -> None:
-        async with get_database().transaction(write=True) as side:
-            await record_visit(
-                side,
-                topic_id=topic_id,
-                visitor=visitor,
-                member_id=member_id,
-                read_up_to=read_up_to,
-            )
+        await _write_visits(visit)
 
     after_commit(session, write)
 

@@ -90,9 +90,7 @@ async def _unlike(database: Database, monkeypatch: Any, member: Member, post_id:
 async def _visit(database: Database, monkeypatch: Any, topic_id: int, visitor: str, when):
     await _at(monkeypatch, when)
     async with database.transaction() as session:
-        await forums.record_visit(
-            session, topic_id=topic_id, visitor=visitor, member_id=None, read_up_to=0
-        )
+        await forums.record_visits(session, [forums.Visit(topic_id, visitor, None, 0, clock.now())])
 
 
 def _rounded(value: float | None) -> float | None:

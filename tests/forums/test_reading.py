@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 
 from app.activity import verbs
+from app.config import get_settings
 from app.forums import service as forums
 from app.forums.queries import POSTS_PER_PAGE
 from app.kit import clock
-from app.models import Activity, Post, Topic, TopicRead, TopicView
+from app.models import Activity, AnalyticsTopicDaily, Post, Topic, TopicRead, TopicView
 
 
 async def test_unread_markers_and_jump_to_first_unread(client, member_factory, login, forum):
@@ -172,12 +176,72 @@ async def test_a_late_write_for_an_earlier_page_leaves_the_read_marker(
         await forum.reply(author, topic, body=f"Reply body {number}")
     for read_up_to in (6, 2):
         async with database.transaction() as session:
-            await forums.record_visit(
+            await forums.record_visits(
                 session,
-                topic_id=topic.id,
-                visitor=f"m:{reader.id}",
-                member_id=reader.id,
-                read_up_to=read_up_to,
+                [forums.Visit(topic.id, f"m:{reader.id}", reader.id, read_up_to, clock.now())],
             )
     assert (await forum.get(TopicRead, (reader.id, topic.id))).last_read_number == 6
     assert (await forum.get(Topic, topic.id)).view_count == 1
+
+
+async def test_a_crowd_of_new_visitors_is_counted_once_each(make_client, member_factory, forum):
+    """Visitors arriving while others' views are being written join the next batch: every
+    visitor counts once, in the topic's count and in the day's rollup, however the visits
+    interleave."""
+    category = await forum.category()
+    author = await member_factory()
+    topic = await forum.topic(author, category)
+    visitors = [make_client(f"10.0.1.{number}") for number in range(24)]
+    pages = await asyncio.gather(
+        *(visitor.get(f"/t/{topic.id}") for visitor in visitors for _ in range(2))
+    )
+    assert {page.status_code for page in pages} == {200}
+    assert (await forum.get(Topic, topic.id)).view_count == 24
+    assert len(await forum.rows(select(TopicView.visitor_key))) == 24
+    (views,) = (
+        await forum.rows(
+            select(AnalyticsTopicDaily.views).where(AnalyticsTopicDaily.topic_id == topic.id)
+        )
+    )[0]
+    assert views == 24
+
+
+async def test_a_batch_of_visits_counts_each_visitor_on_the_day_of_the_visit(
+    database, member_factory, forum
+):
+    """One batch holding a visitor twice, a member reading two pages, and visits either side
+    of midnight: one view per visitor and day, each day's rollup its own, the marker at the
+    furthest post read."""
+    category = await forum.category()
+    author = await member_factory()
+    reader = await member_factory()
+    topic = await forum.topic(author, category)
+    for number in range(5):
+        await forum.reply(author, topic, body=f"Reply body {number}")
+    midnight = datetime.combine(
+        clock.community_day(), time(), tzinfo=ZoneInfo(get_settings().community_timezone)
+    ).astimezone(UTC)
+    before, after = midnight - timedelta(seconds=1), midnight + timedelta(seconds=1)
+    member = f"m:{reader.id}"
+    async with database.transaction() as session:
+        await forums.record_visits(
+            session,
+            [
+                forums.Visit(topic.id, "a:one", None, 0, before),
+                forums.Visit(topic.id, member, reader.id, 6, before),
+                forums.Visit(topic.id, "a:one", None, 0, before),
+                forums.Visit(topic.id, member, reader.id, 3, after),
+                forums.Visit(topic.id, "a:one", None, 0, after),
+            ],
+        )
+    assert (await forum.get(Topic, topic.id)).view_count == 4
+    daily = await forum.rows(
+        select(AnalyticsTopicDaily.day, AnalyticsTopicDaily.views)
+        .where(AnalyticsTopicDaily.topic_id == topic.id)
+        .order_by(AnalyticsTopicDaily.day)
+    )
+    assert [tuple(row) for row in daily] == [
+        (clock.community_day(before), 2),
+        (clock.community_day(after), 2),
+    ]
+    assert (await forum.get(TopicRead, (reader.id, topic.id))).last_read_number == 6
