@@ -51,6 +51,7 @@ CONNECTIONS = 16
 LOADERS = {"wrk": "wrk", "builtin": "built-in asyncio/httpx loader (wrk not installed)"}
 DEFAULT_PG_SERVER = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 REQUESTS_LUA = BENCH_DIR / "requests.lua"
+VISITORS_LUA = BENCH_DIR / "visitors.lua"
 ANALYSIS = BENCH_DIR / "ANALYSIS.md"
 ANON_COOKIE = "kizuna_anon"
 SESSION_COOKIE = "kizuna_session"
@@ -87,6 +88,9 @@ class Page:
     requests_file: Path | None = None
     note: str = ""
     status: int | None = None
+    # Each request a new anonymous visitor (a browser name of its own): the page's view is
+    # written for each, where the other anonymous pages are one returning visitor.
+    new_visitors: bool = False
 
     @property
     def available(self) -> bool:
@@ -389,6 +393,8 @@ def run_wrk(url: str, page: Page, duration: float) -> Result:
         command += ["-H", f"Cookie: {page.cookie}"]
     if page.requests_file is not None:
         command += ["-s", str(REQUESTS_LUA), url, "--", str(page.requests_file), "2"]
+    elif page.new_visitors:
+        command += ["-s", str(VISITORS_LUA), url, "--", page.path, "2"]
     else:
         command.append(url + page.path)
     done = subprocess.run(command, capture_output=True, text=True, timeout=duration + 60)
@@ -425,7 +431,10 @@ async def _builtin(base: str, page: Page, duration: float, connections: int) -> 
             started = time.perf_counter()
             try:
                 if requests is None:
-                    answer = await client.get(page.path, headers=headers)
+                    agent = {"User-Agent": f"kizuna-bench-visitor/{index}"}
+                    answer = await client.get(
+                        page.path, headers={**headers, **agent} if page.new_visitors else headers
+                    )
                 else:
                     method, target, token, body = requests[index % len(requests)]
                     answer = await client.request(
@@ -997,6 +1006,13 @@ def build_pages(fixtures: Fixtures) -> list[Page]:
             cookie=fixtures.member_cookie,
         ),
         Page(
+            "topic_new_visitors",
+            "topic page 1 (new visitors)",
+            route="/t/{topic_id}",
+            path=f"/t/{fixtures.topic_id}",
+            new_visitors=True,
+        ),
+        Page(
             "question",
             "question page",
             route="/t/{topic_id}",
@@ -1346,6 +1362,16 @@ async def _consistency(url: str) -> list[str]:
         checks.append(
             f"members whose unread count differs from their unread notifications: {bad_unread}"
         )
+        # The views of the new-visitor loads, written in batches after their pages.
+        bad_views = (
+            await db.execute(
+                text(
+                    "SELECT count(*) FROM topics t WHERE t.view_count != "
+                    "(SELECT count(*) FROM topic_views v WHERE v.topic_id = t.id)"
+                )
+            )
+        ).scalar_one()
+        checks.append(f"topics whose view counter differs from their visitors' views: {bad_views}")
     await engine.dispose()
     return checks
 

@@ -66,6 +66,7 @@ def test_smoke_run_measures_every_page_and_writes_the_report(tmp_path: Path) -> 
     for title in (
         "home",
         "topic page 1",
+        "topic page 1 (new visitors)",
         "topic deep page",
         "question page",
         "leaderboard",
@@ -78,6 +79,7 @@ def test_smoke_run_measures_every_page_and_writes_the_report(tmp_path: Path) -> 
     assert "Points are consistent" in text
     assert "like counter differs from their likes: 0" in text
     assert "unread count differs from their unread notifications: 0" in text
+    assert "view counter differs from their visitors' views: 0" in text
     # The write reference ran beside the write pages, without an error.
     assert re.search(r"Write reference \(.*\): \d+ requests/s, p50 [\d.]+ ms, errors 0;", text)
     # The likes marked their members' scores for the incremental refresh, and the server
