@@ -1501,7 +1501,8 @@ def render_report(
         "- Reference: bench/reference_app.py, a bare FastAPI async route reading 20 rows with the "
         'raw driver and rendering them with Jinja2 (TechEmpower "Fortunes" shape), measured '
         "before and after the pages in the same configuration; ratios use the mean of the two.",
-        "- Anonymous pages send one fixed anonymous-visitor cookie (a returning browser); "
+        "- Anonymous pages send one fixed anonymous-visitor cookie (a returning browser), "
+        '"new visitors" a browser name of its own in every request (each view is written); '
         '"signed in" uses a member session, the dashboard and the other operator pages an '
         "operator session; writes use API bearer tokens of 1 000 members, each like a fresh "
         "(member, post) pair, and every "
