@@ -205,17 +205,14 @@ def _topic_daily_upsert(insert_: Any) -> Any:
 async def count_topic(
     session: AsyncSession, day: date, topic_id: int, *, likes: int = 0, views: int = 0
 ) -> None:
+    """Add to a topic's likes and new visitors of a day (app.forums.service writes a batch of
+    views with one call per topic and day)."""
     await run_prebuilt(
         session,
         "rollups.topic_daily",
         _topic_daily_upsert,
         {"p_day": day, "p_topic": topic_id, "p_likes": likes, "p_views": views},
     )
-
-
-async def count_view(session: AsyncSession, topic_id: int, day: date) -> None:
-    """A topic_views row was added (a new visitor of the topic that day)."""
-    await count_topic(session, day, topic_id, views=1)
 
 
 def _liked_post(activity: Activity) -> tuple[int, int] | None:

@@ -163,17 +163,21 @@ async def test_likes_follow_the_posts_moderation_and_removal(
     assert (await forum.get(Topic, topic.id)).like_count == 1
 
 
+async def _topic_with_replies(forum: Any, member_factory: Any, replies: int) -> Topic:
+    author = await member_factory()
+    topic = await forum.topic(author, await forum.category())
+    for number in range(replies):
+        await forum.reply(author, topic, body=f"Reply body {number}")
+    return topic
+
+
 async def test_a_late_write_for_an_earlier_page_leaves_the_read_marker(
     database, member_factory, forum
 ):
     """Two tabs: the first page's visit, written after the last page's (its request was
     slower), neither moves the read marker back nor counts the reader twice."""
-    category = await forum.category()
-    author = await member_factory()
     reader = await member_factory()
-    topic = await forum.topic(author, category)
-    for number in range(5):
-        await forum.reply(author, topic, body=f"Reply body {number}")
+    topic = await _topic_with_replies(forum, member_factory, 5)
     for read_up_to in (6, 2):
         async with database.transaction() as session:
             await forums.record_visits(
@@ -212,12 +216,8 @@ async def test_a_batch_of_visits_counts_each_visitor_on_the_day_of_the_visit(
     """One batch holding a visitor twice, a member reading two pages, and visits either side
     of midnight: one view per visitor and day, each day's rollup its own, the marker at the
     furthest post read."""
-    category = await forum.category()
-    author = await member_factory()
     reader = await member_factory()
-    topic = await forum.topic(author, category)
-    for number in range(5):
-        await forum.reply(author, topic, body=f"Reply body {number}")
+    topic = await _topic_with_replies(forum, member_factory, 5)
     midnight = datetime.combine(
         clock.community_day(), time(), tzinfo=ZoneInfo(get_settings().community_timezone)
     ).astimezone(UTC)
