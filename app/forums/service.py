@@ -814,14 +814,24 @@ async def _write_visits(visit: Visit) -> None:
     _writing_visits.add(key)
     try:
         while batch := _pending_visits.pop(key, None):
-            try:
-                async with database.transaction(write=True) as side:
-                    await record_visits(side, batch)
-            except Exception:
-                # The pages were sent; their views are lost, not the visits still to come.
-                logger.exception("writing %d topic views failed", len(batch))
+            await _write_batch(database, batch)
     finally:
         _writing_visits.discard(key)
+
+
+async def _write_batch(database: Any, batch: list[Visit]) -> None:
+    """One transaction for the batch; if it fails, one for each of its visits, so that a
+    visit that cannot be written (its topic gone meanwhile) costs only its own view. The
+    pages were sent already: a visit that fails alone is logged."""
+    try:
+        async with database.transaction(write=True) as side:
+            await record_visits(side, batch)
+    except Exception:
+        if len(batch) == 1:
+            logger.exception("writing a view of topic %d failed", batch[0].topic_id)
+            return
+        for visit in batch:
+            await _write_batch(database, [visit])
 
 
 def schedule_visit(

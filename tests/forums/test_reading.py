@@ -245,3 +245,26 @@ async def test_a_batch_of_visits_counts_each_visitor_on_the_day_of_the_visit(
         (clock.community_day(after), 2),
     ]
     assert (await forum.get(TopicRead, (reader.id, topic.id))).last_read_number == 6
+
+
+async def test_a_view_that_cannot_be_written_costs_only_its_own(
+    database, member_factory, forum, caplog
+):
+    """A batch holding a visit whose topic is gone (deleted after its page was sent) writes
+    the others' views one by one; only the lost one is logged."""
+    topic = await _topic_with_replies(forum, member_factory, 0)
+    gone = topic.id + 1000
+    await asyncio.gather(
+        *(
+            forums._write_visits(forums.Visit(topic_id, visitor, None, 0, clock.now()))
+            for topic_id, visitor in ((topic.id, "a:first"), (gone, "a:lost"), (topic.id, "a:late"))
+        )
+    )
+    assert (await forum.get(Topic, topic.id)).view_count == 2
+    assert sorted(r[0] for r in await forum.rows(select(TopicView.visitor_key))) == [
+        "a:first",
+        "a:late",
+    ]
+    assert [record.getMessage() for record in caplog.records if record.levelname == "ERROR"] == [
+        f"writing a view of topic {gone} failed"
+    ]
