@@ -244,7 +244,8 @@ def _dirty_members(limit: int) -> Any:
 def _dirty_build(_insert: Any) -> Any:
     return (
         select(Score.member_id)
-        .where(Score.dirty.is_(True))
+        # The column alone, as the partial index's clause says (its model explains).
+        .where(Score.dirty)
         .order_by(Score.member_id)
         .limit(bindparam("p_limit", type_=Integer))
     )
@@ -270,6 +271,7 @@ class _FactsRow(NamedTuple):
     heat_base: float
     last_active_day: date | None
     latest_nps: int | None
+    detection: str
     ambassador_status: str
     updated_at: datetime
 
@@ -282,6 +284,7 @@ def _facts_build(_insert: Any) -> Any:
             Score.heat_base,
             Score.last_active_day,
             Score.latest_nps,
+            Score.detection,
             Score.ambassador_status,
             Score.updated_at,
         )
@@ -325,7 +328,7 @@ def _signals_build(_insert: Any) -> Any:
 
 def _stamps_build(_insert: Any) -> Any:
     return select(Score.member_id, Score.updated_at).where(
-        in_ids(Score.member_id, "p_ids"), Score.dirty.is_(True)
+        in_ids(Score.member_id, "p_ids"), Score.dirty
     )
 
 
@@ -483,7 +486,11 @@ async def _compute_scores(session: AsyncSession, member_ids: list[int], today: d
         detection = values.pop("detection")
         for kept in ("heat_base", "last_active_day", "latest_nps"):
             values.pop(kept)
-        updates.append({"b_member_id": row.id, **values, "detection": detection, "dirty": False})
+        if detection != row.detection:
+            # Only when it moves: an indexed column written rewrites its index entry even
+            # with the same value (a page of the index for every member refreshed).
+            values["detection"] = detection
+        updates.append({"b_member_id": row.id, **values, "dirty": False})
         status = row.ambassador_status
         if (detection == ambassadors.AMBASSADOR and status == "") or (
             detection != ambassadors.AMBASSADOR and status == ambassadors.FLAGGED

@@ -3,10 +3,15 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, String, false
+from sqlalchemy import JSON, Date, ForeignKey, Index, String, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, BigIntId, utcnow
+
+# The partial index's clause as SQLAlchemy writes ``where(Score.dirty)`` for each database:
+# SQLite uses a partial index only for a query that names its clause as written (``dirty IS
+# 1`` would not do), PostgreSQL proves it either way.
+DIRTY = {"sqlite": "dirty = 1", "postgresql": "dirty"}
 
 
 class AnalyticsMemberScore(Base):
@@ -22,7 +27,15 @@ class AnalyticsMemberScore(Base):
         Index("ix_analytics_member_scores_heat_base", "heat_base"),
         Index("ix_analytics_member_scores_ambassador_status", "ambassador_status"),
         Index("ix_analytics_member_scores_detection", "detection"),
-        Index("ix_analytics_member_scores_dirty", "dirty"),
+        # The members awaiting the next batch, and only them: setting and clearing the mark
+        # (twice for each member an activity concerns) then writes one small index, not a
+        # leaf of an index over every member. The batch reads them with this very clause.
+        Index(
+            "ix_analytics_member_scores_dirty",
+            "member_id",
+            sqlite_where=text(DIRTY["sqlite"]),
+            postgresql_where=text(DIRTY["postgresql"]),
+        ),
     )
 
     member_id: Mapped[int] = mapped_column(

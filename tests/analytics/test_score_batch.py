@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
 
 from app.activity import service as activity
 from app.analytics import service
@@ -180,3 +180,39 @@ async def test_a_member_marked_again_while_a_batch_computes_waits_for_the_next(
     assert not refreshed["dirty"]
     assert refreshed["reach"] == 7
     assert await _flags(database, star) == 1
+
+
+async def test_a_batch_finds_its_members_by_their_own_index_and_keeps_a_detection_as_it_was(
+    member_factory, database
+):
+    """What a like writes twice for each member it concerns stays small: the dirty mark is
+    indexed for the dirty members alone, and the batch leaves the detection's indexed
+    column alone unless it moves."""
+    star, fans = await _community(database, member_factory)
+    statements: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.lstrip().upper().startswith("UPDATE ANALYTICS_MEMBER_SCORES"):
+            statements.append(statement)
+
+    engine = database.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        # A second like from a fan: the star stays an ambassador, the fan stays unflagged.
+        await _like_without_its_batch(database, fans[1], star)
+        assert await service.refresh_pending(database) == 2
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    scores = await _scores(database)
+    assert scores[star.id]["detection"] == "ambassador"
+    assert not scores[star.id]["dirty"]
+    assert not scores[fans[1].id]["dirty"]
+    assert statements
+    assert all("detection" not in statement.split("WHERE")[0] for statement in statements)
+
+    async with database.transaction(write=False) as session:
+        connection = await session.connection()
+        if connection.dialect.name == "sqlite":
+            dirty = str(service._dirty_build(None).compile(dialect=connection.dialect))
+            plan = (await connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {dirty}", (500, 0))).all()
+            assert any("ix_analytics_member_scores_dirty" in row[-1] for row in plan), plan
