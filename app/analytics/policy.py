@@ -37,6 +37,8 @@ REACH_DAYS = 90
 
 # Members are the analytics population; staff activity would skew deciles and detection.
 POPULATION_ROLES = (Role.member.value,)
+# Everybody else (a handful of members, found by the role's index).
+STAFF_ROLES = tuple(role.value for role in Role if role.value not in POPULATION_ROLES)
 
 
 def can_read(member: Member) -> bool:

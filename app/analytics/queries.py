@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import models
 from app.activity import verbs
-from app.analytics import active, advocates, ambassadors, metrics, policy, segments
+from app.analytics import active, advocates, ambassadors, metrics, policy, ranking, segments
 from app.config import get_settings
 from app.kit import clock
 from app.kit.errors import Invalid, NotFound
@@ -479,34 +479,38 @@ async def churn_table(session: AsyncSession, rng: DateRange) -> Table:
 async def decile_table(session: AsyncSession, rng: DateRange) -> Table:
     """The members in ten equal groups by engagement (as :func:`metrics.deciles` ranks them; a
     member without scores counts as 0) and each group's share of the period's posts, answers
-    and likes received. The database ranks everybody but returns only the nine members where a
-    decile starts, then sums the period's daily rows per member and those per decile."""
-    population = Member.role.in_(policy.POPULATION_ROLES)
-    count = int(await session.scalar(select(func.count()).where(population)) or 0)
+    and likes received. Only the nine members where deciles 2..10 start are looked up in the
+    ranking; then the period's daily rows are summed per member and those per decile."""
+    count = await ranking.population(session)
+    # Where deciles 2..10 start (none past the end), as (heat_base, member_id).
+    firsts = [first for first in metrics.decile_starts(count)[1:] if first < count]
     heat = func.coalesce(Score.heat_base, 0.0)
-    ranked = (
-        select(
-            heat.label("heat"),
-            Member.id.label("member_id"),
-            func.row_number().over(order_by=(heat.desc(), Member.id)).label("position"),
-        )
-        .outerjoin(Score, Score.member_id == Member.id)
-        .where(population)
-        .subquery()
-    )
-    # Where deciles 2..10 start (empty past the end).
-    firsts = metrics.decile_starts(count)[1:]
-    starts = {
-        int(position): (float(start_heat), int(start_id))
-        for position, start_heat, start_id in (
-            await session.execute(
-                select(ranked.c.position, ranked.c.heat, ranked.c.member_id).where(
-                    ranked.c.position.in_({first + 1 for first in firsts if first < count})
-                )
+    if await ranking.scored_members(session) == count:
+        starts = await ranking.members_at(session, firsts)
+    else:
+        # Some members have no score row yet (an import, say), and rank as 0 among the
+        # others: rank everybody, and keep the nine.
+        ranked = (
+            select(
+                heat.label("heat"),
+                Member.id.label("member_id"),
+                func.row_number().over(order_by=(heat.desc(), Member.id)).label("position"),
             )
-        ).all()
-    }
-    # Each member's sums first (one pass over the member-first index), then each member's
+            .outerjoin(Score, Score.member_id == Member.id)
+            .where(Member.role.in_(policy.POPULATION_ROLES))
+            .subquery()
+        )
+        starts = {
+            int(position) - 1: (float(start_heat), int(start_id))
+            for position, start_heat, start_id in (
+                await session.execute(
+                    select(ranked.c.position, ranked.c.heat, ranked.c.member_id).where(
+                        ranked.c.position.in_({first + 1 for first in firsts})
+                    )
+                )
+            ).all()
+        }
+    # Each member's sums first (one pass over the day-first index), then each member's
     # decile: the boundaries are compared once per member, not once per daily row.
     verb = Daily.verb
     totals = (
@@ -528,18 +532,15 @@ async def decile_table(session: AsyncSession, rng: DateRange) -> Table:
         .subquery()
     )
     decile: Any = literal_column("1")
-    for first in firsts:
-        if first + 1 in starts:
-            start_heat, start_id = starts[first + 1]
-            at_or_after = or_(
-                heat < start_heat, and_(heat == start_heat, totals.c.member_id >= start_id)
-            )
-            decile = decile + case((at_or_after, 1), else_=0)
+    for start_heat, start_id in starts.values():
+        at_or_after = or_(
+            heat < start_heat, and_(heat == start_heat, totals.c.member_id >= start_id)
+        )
+        decile = decile + case((at_or_after, 1), else_=0)
     placed = (
         select(decile.label("decile"), totals.c.posts, totals.c.answers, totals.c.likes)
-        .join(Member, Member.id == totals.c.member_id)
         .outerjoin(Score, Score.member_id == totals.c.member_id)
-        .where(population)
+        .where(ranking.in_population(totals.c.member_id))
         .subquery()
     )
     sums = await session.execute(
@@ -575,9 +576,7 @@ async def distribution_tables(session: AsyncSession) -> tuple[Table, Table]:
     for kind, group, members in (
         await session.execute(
             select(Score.advocate_type, Score.rfm_group, func.count())
-            .select_from(Score)
-            .join(Member, Member.id == Score.member_id)
-            .where(Member.role.in_(policy.POPULATION_ROLES))
+            .where(ranking.in_population(Score.member_id))
             .group_by(Score.advocate_type, Score.rfm_group)
         )
     ).all():

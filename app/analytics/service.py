@@ -40,7 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
 from app.activity import verbs
-from app.analytics import advocates, ambassadors, metrics, policy
+from app.analytics import advocates, ambassadors, metrics, policy, ranking
 from app.analytics.ambassadors import Criteria, Facts
 from app.analytics.rollups import TOUCHED_BY_ACTOR
 from app.db import Database, after_commit
@@ -401,12 +401,12 @@ async def _deciles(session: AsyncSession, heats: dict[int, float]) -> dict[int, 
     if bounds.population > EXACT_DECILES_UP_TO or len(heats) < 4:
         population = bounds.population if bounds.population > EXACT_DECILES_UP_TO else None
         if population is None and heats:
-            population = await _population(session)
+            population = await ranking.population(session)
         return {
             member_id: await _decile(session, member_id, heat, population)
             for member_id, heat in heats.items()
         }
-    ranking = sorted(
+    ranked = sorted(
         (
             await session.execute(
                 select(Score.heat_base, Score.member_id)
@@ -416,10 +416,10 @@ async def _deciles(session: AsyncSession, heats: dict[int, float]) -> dict[int, 
         ).all(),
         key=lambda row: (-row[0], row[1]),
     )
-    population = await _population(session)
+    population = await ranking.population(session)
     return {
         member_id: metrics.decile_of(
-            bisect.bisect_left(ranking, (-heat, member_id), key=lambda row: (-row[0], row[1])),
+            bisect.bisect_left(ranked, (-heat, member_id), key=lambda row: (-row[0], row[1])),
             population,
         )
         for member_id, heat in heats.items()
@@ -558,15 +558,6 @@ async def _follow_changes(session: AsyncSession, changed: list[tuple[int, str]])
             session.expire(instance)
 
 
-async def _population(session: AsyncSession) -> int:
-    return int(
-        await session.scalar(
-            select(func.count()).select_from(Member).where(Member.role.in_(policy.POPULATION_ROLES))
-        )
-        or 0
-    )
-
-
 async def _signal_counts(
     session: AsyncSession, today: date, member_ids: list[int] | None = None
 ) -> dict[int, dict[tuple[str, str], int]]:
@@ -623,32 +614,11 @@ async def _bounds(session: AsyncSession) -> _DecileBounds:
     cached = _decile_bounds.get(key)
     if cached is not None and time.monotonic() - cached.counted_at < DECILE_BOUNDS_SECONDS:
         return cached
-    population = await _population(session)
+    population = await ranking.population(session)
     starts: list[tuple[float, int]] = []
     if population > EXACT_DECILES_UP_TO:
-        ranked = (
-            select(
-                Score.heat_base,
-                Score.member_id,
-                func.row_number()
-                .over(order_by=(Score.heat_base.desc(), Score.member_id))
-                .label("position"),
-            )
-            .join(Member, Member.id == Score.member_id)
-            .where(Member.role.in_(policy.POPULATION_ROLES))
-            .subquery()
-        )
-        positions = sorted({first + 1 for first in metrics.decile_starts(population)[1:]})
-        starts = [
-            (float(heat), int(mid))
-            for heat, mid in (
-                await session.execute(
-                    select(ranked.c.heat_base, ranked.c.member_id)
-                    .where(ranked.c.position.in_(positions))
-                    .order_by(ranked.c.position)
-                )
-            ).all()
-        ]
+        found = await ranking.members_at(session, metrics.decile_starts(population)[1:])
+        starts = [found[position] for position in sorted(found)]
     bounds = _DecileBounds(time.monotonic(), population, tuple(starts))
     _decile_bounds[key] = bounds
     return bounds
@@ -666,7 +636,7 @@ async def _decile(
             .where(Member.role.in_(policy.POPULATION_ROLES), _ahead_of(heat_base, member_id))
         )
         if population is None:
-            population = await _population(session)
+            population = await ranking.population(session)
         return metrics.decile_of(int(ahead or 0), population)
     # Past each boundary member (ranked at or after them) is one decile further down.
     return 1 + sum(

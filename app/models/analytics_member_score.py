@@ -24,7 +24,6 @@ class AnalyticsMemberScore(Base):
 
     __tablename__ = "analytics_member_scores"
     __table_args__ = (
-        Index("ix_analytics_member_scores_heat_base", "heat_base"),
         Index("ix_analytics_member_scores_ambassador_status", "ambassador_status"),
         Index("ix_analytics_member_scores_detection", "detection"),
         # The members awaiting the next batch, and only them: setting and clearing the mark
@@ -63,3 +62,13 @@ class AnalyticsMemberScore(Base):
     # An activity changed what the scores are computed from; the columns above but heat_base,
     # last_active_day and latest_nps wait for the next batch (app.analytics.service).
     dirty: Mapped[bool] = mapped_column(default=False, server_default=false())
+
+
+# The ranking by engagement (ties by member id, older members first: app.analytics.metrics),
+# in the index's own order: a decile's first member is found by stepping along it, and a
+# member's place by a range of it, with no sort of the population.
+Index(
+    "ix_analytics_member_scores_ranking",
+    AnalyticsMemberScore.heat_base.desc(),
+    AnalyticsMemberScore.member_id,
+)

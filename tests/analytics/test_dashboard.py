@@ -228,10 +228,16 @@ async def test_engagement_decay_rfm_and_deciles(client, member_factory, login, d
     assert "Decile analysis" in page.text
 
 
-async def test_decile_table_sums_each_decile_over_the_period_alone(member_factory, database):
+@pytest.mark.parametrize("shape", ["one_unscored", "all_scored", "all_scored_no_staff_row"])
+async def test_decile_table_sums_each_decile_over_the_period_alone(
+    member_factory, database, shape
+):
     """The decile table against the same figures worked out here from every daily row: the
     rows it sums come from a partial index (app.models.analytics_member_daily.DECILE_FACTS),
-    so each kind of row it must count and each it must leave is present."""
+    so each kind of row it must count and each it must leave is present. The deciles' first
+    members are found by stepping along the ranking's index when every member has a score
+    row (with or without a staff member's row to step over), and by ranking everybody when
+    one has none."""
     import random
     from collections import defaultdict
 
@@ -251,8 +257,8 @@ async def test_decile_table_sums_each_decile_over_the_period_alone(member_factor
         await session.execute(delete(AnalyticsMemberDaily))
         await session.execute(delete(AnalyticsMemberScore))
         for i, member in enumerate(members):
-            # Ties on heat go by member id; the last member has no score row at all (heat 0).
-            if i < len(members) - 1:
+            # Ties on heat go by member id; the last member may have no score row (heat 0).
+            if i < len(members) - 1 or shape != "one_unscored":
                 session.add(AnalyticsMemberScore(member_id=member.id, heat_base=float(i % 9)))
             for offset in (-12, -10, -9, -4, 0):  # two days before the period, three in it
                 day = today + timedelta(days=offset)
@@ -272,7 +278,9 @@ async def test_decile_table_sums_each_decile_over_the_period_alone(member_factor
             session.add(
                 AnalyticsMemberDaily(member_id=member.id, day=today, verb="member.visited", done=1)
             )
-        session.add(AnalyticsMemberScore(member_id=staff.id, heat_base=100.0))
+        if shape != "all_scored_no_staff_row":
+            # Scored while a member, since made staff: the most engaged row, outside the ranking.
+            session.add(AnalyticsMemberScore(member_id=staff.id, heat_base=100.0))
         for verb in verbs:
             session.add(
                 AnalyticsMemberDaily(member_id=staff.id, day=today, verb=verb, done=7, received=7)
@@ -321,12 +329,17 @@ async def test_decile_table_sums_each_decile_over_the_period_alone(member_factor
         async with database.session(write=False) as session:
             table = await queries.decile_table(session, rng)
             facts, params = next(s for s in statements if "FROM analytics_member_daily" in s[0])
+            steps = [s for s in statements if "OFFSET" in s[0] and "row_number" not in s[0]]
             if dialect_name(session) == "sqlite":
                 # Read from the partial index alone, on a database that was never analysed.
                 connection = await session.connection()
                 plan = (
                     await connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {facts}", params)
                 ).all()
+                step_plans = [
+                    (await connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {step}", args)).all()
+                    for step, args in steps
+                ]
     finally:
         event.remove(engine, "before_cursor_execute", seen)
     assert table.rows == [
@@ -334,10 +347,18 @@ async def test_decile_table_sums_each_decile_over_the_period_alone(member_factor
     ]
     assert sum(row[2] for row in table.rows) == pytest.approx(100.0)
     assert all(any(row[column] for row in table.rows) for column in (2, 3, 4))
+    ranked_everybody = any("row_number" in statement for statement, _params in statements)
+    assert ranked_everybody == (shape == "one_unscored")
+    # One step to each of the nine deciles' first members, or none.
+    assert len(steps) == (0 if ranked_everybody else 9)
     if dialect_name(session) == "sqlite":
         assert any(
             "COVERING INDEX ix_analytics_member_daily_decile_facts" in row[-1] for row in plan
         ), plan
+        for step_plan in step_plans:
+            details = " ".join(row[-1] for row in step_plan)
+            assert "INDEX ix_analytics_member_scores_ranking" in details, details
+            assert "TEMP B-TREE" not in details, details
 
 
 async def test_rank_distribution_and_top_content(client, member_factory, login, database):

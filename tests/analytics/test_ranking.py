@@ -1,0 +1,62 @@
+"""The engagement ranking read along its index (app.analytics.ranking) places every member
+where a full sort of the population would."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from sqlalchemy import delete
+
+from app.analytics import metrics, ranking
+from app.models import AnalyticsMemberScore, Role
+
+
+@pytest.mark.parametrize("staff_row", [True, False])
+async def test_members_at_each_place_of_the_ranking_as_a_full_sort_puts_them(
+    member_factory, database, staff_row
+):
+    members = [await member_factory(name=f"R{i}") for i in range(31)]
+    moderator = await member_factory(name="Mod", role=Role.moderator)
+    shuffle = random.Random(3)
+    heats = {}
+    async with database.transaction() as session:
+        await session.execute(delete(AnalyticsMemberScore))
+        for member in members:
+            # Few distinct values: long runs of ties, each ordered by member id.
+            heats[member.id] = float(shuffle.choice((0.0, 0.5, 2.0, 7.25)))
+            session.add(AnalyticsMemberScore(member_id=member.id, heat_base=heats[member.id]))
+        if staff_row:
+            # Scored while a member, since made staff: ranked ahead of everybody, yet no place.
+            session.add(AnalyticsMemberScore(member_id=moderator.id, heat_base=99.0))
+
+    expected = sorted(heats, key=lambda member_id: (-heats[member_id], member_id))
+    async with database.transaction(write=False) as session:
+        assert await ranking.population(session) == len(members)
+        assert await ranking.scored_members(session) == len(members)
+        every = await ranking.members_at(session, range(len(members) + 3))
+        some = await ranking.members_at(session, [29, 3, 3, 17, -1, 40])
+        deciles = await ranking.members_at(session, metrics.decile_starts(len(members))[1:])
+
+    assert [member_id for _heat, member_id in every.values()] == expected
+    assert list(every) == list(range(len(members)))
+    assert all(every[p][0] == heats[expected[p]] for p in every)
+    assert some == {p: every[p] for p in (3, 17, 29)}
+    ranks = metrics.deciles(heats)
+    assert {position: ranks[member_id] for position, (_h, member_id) in deciles.items()} == {
+        position: decile + 2 for decile, position in enumerate(sorted(deciles))
+    }
+
+
+async def test_members_without_a_score_row_count_in_the_population_not_among_the_scored(
+    member_factory, database
+):
+    members = [await member_factory(name=f"U{i}") for i in range(4)]
+    await member_factory(name="Admin", role=Role.admin)
+    async with database.transaction() as session:
+        await session.execute(delete(AnalyticsMemberScore))
+        for member in members[:3]:
+            session.add(AnalyticsMemberScore(member_id=member.id, heat_base=1.0))
+    async with database.transaction(write=False) as session:
+        assert await ranking.population(session) == 4
+        assert await ranking.scored_members(session) == 3
