@@ -229,9 +229,7 @@ async def test_engagement_decay_rfm_and_deciles(client, member_factory, login, d
 
 
 @pytest.mark.parametrize("shape", ["one_unscored", "all_scored", "all_scored_no_staff_row"])
-async def test_decile_table_sums_each_decile_over_the_period_alone(
-    member_factory, database, shape
-):
+async def test_decile_table_sums_each_decile_over_the_period_alone(member_factory, database, shape):
     """The decile table against the same figures worked out here from every daily row: the
     rows it sums come from a partial index (app.models.analytics_member_daily.DECILE_FACTS),
     so each kind of row it must count and each it must leave is present. The deciles' first
