@@ -570,13 +570,13 @@ POST_AND_TOPIC_VERBS = (verbs.TOPIC_CREATED, verbs.POST_CREATED)
 
 
 async def distribution_tables(session: AsyncSession) -> tuple[Table, Table]:
-    """The members by advocate type and by RFM group, counted in one pass."""
+    """The members by advocate type and by RFM group, counted in one pass over their index."""
     advocate_counts: Counter[str] = Counter()
     rfm_counts: Counter[str] = Counter()
     for kind, group, members in (
         await session.execute(
             select(Score.advocate_type, Score.rfm_group, func.count())
-            .where(ranking.in_population(Score.member_id))
+            .where(await ranking.population_rows(session))
             .group_by(Score.advocate_type, Score.rfm_group)
         )
     ).all():

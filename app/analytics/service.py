@@ -69,6 +69,8 @@ SKIPPED_VERBS = frozenset(
 )
 # Verbs after which the recipient's standing (and so their detection) may have changed.
 STANDING_VERBS = frozenset({verbs.MEMBER_SILENCED, verbs.MEMBER_SUSPENDED})
+# The columns the batch writes that an index holds: written only when they change.
+INDEXED_SCORES = ("detection", "advocate_type", "rfm_group")
 # Rows per executemany batch of the full recompute.
 BULK_ROWS = 5000
 
@@ -272,6 +274,8 @@ class _FactsRow(NamedTuple):
     last_active_day: date | None
     latest_nps: int | None
     detection: str
+    advocate_type: str
+    rfm_group: str
     ambassador_status: str
     updated_at: datetime
 
@@ -285,6 +289,8 @@ def _facts_build(_insert: Any) -> Any:
             Score.last_active_day,
             Score.latest_nps,
             Score.detection,
+            Score.advocate_type,
+            Score.rfm_group,
             Score.ambassador_status,
             Score.updated_at,
         )
@@ -483,13 +489,14 @@ async def _compute_scores(session: AsyncSession, member_ids: list[int], today: d
             decile=deciles[row.id],
             counts=counts.get(row.id, {}),
         )
-        detection = values.pop("detection")
+        detection = values["detection"]
         for kept in ("heat_base", "last_active_day", "latest_nps"):
             values.pop(kept)
-        if detection != row.detection:
+        for indexed in INDEXED_SCORES:
             # Only when it moves: an indexed column written rewrites its index entry even
             # with the same value (a page of the index for every member refreshed).
-            values["detection"] = detection
+            if values[indexed] == getattr(row, indexed):
+                del values[indexed]
         updates.append({"b_member_id": row.id, **values, "dirty": False})
         status = row.ambassador_status
         if (detection == ambassadors.AMBASSADOR and status == "") or (

@@ -26,6 +26,9 @@ class AnalyticsMemberScore(Base):
     __table_args__ = (
         Index("ix_analytics_member_scores_ambassador_status", "ambassador_status"),
         Index("ix_analytics_member_scores_detection", "detection"),
+        # The members by advocate type and RFM group, counted from the index alone. The
+        # score batch writes either column only when it changes (app.analytics.service).
+        Index("ix_analytics_member_scores_distribution", "advocate_type", "rfm_group"),
         # The members awaiting the next batch, and only them: setting and clearing the mark
         # (twice for each member an activity concerns) then writes one small index, not a
         # leaf of an index over every member. The batch reads them with this very clause.

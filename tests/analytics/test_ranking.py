@@ -60,3 +60,64 @@ async def test_members_without_a_score_row_count_in_the_population_not_among_the
     async with database.transaction(write=False) as session:
         assert await ranking.population(session) == 4
         assert await ranking.scored_members(session) == 3
+
+
+@pytest.mark.parametrize("staff_row", [True, False])
+async def test_advocate_types_and_rfm_groups_are_counted_from_their_index(
+    member_factory, database, staff_row
+):
+    from collections import Counter
+
+    from sqlalchemy import event
+
+    from app.analytics import queries
+    from app.kit.sql import dialect_name
+
+    members = [await member_factory(name=f"A{i}") for i in range(12)]
+    moderator = await member_factory(name="Mod", role=Role.moderator)
+    kinds = ("validator", "educator", "")
+    groups = ("loyal", "new", "dormant", "champions")
+    async with database.transaction() as session:
+        await session.execute(delete(AnalyticsMemberScore))
+        for i, member in enumerate(members):
+            session.add(
+                AnalyticsMemberScore(
+                    member_id=member.id, advocate_type=kinds[i % 3], rfm_group=groups[i % 4]
+                )
+            )
+        if staff_row:
+            session.add(
+                AnalyticsMemberScore(
+                    member_id=moderator.id, advocate_type="validator", rfm_group="loyal"
+                )
+            )
+
+    statements: list[tuple[str, object]] = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany):
+        statements.append((statement, parameters))
+
+    engine = database.read_engine.sync_engine
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        async with database.session(write=False) as session:
+            advocates, rfm = await queries.distribution_tables(session)
+            count, args = next(s for s in statements if "GROUP BY" in s[0])
+            plan = []
+            if dialect_name(session) == "sqlite":
+                connection = await session.connection()
+                plan = (await connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {count}", args)).all()
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    by_kind = Counter(kinds[i % 3] for i in range(len(members)))
+    by_group = Counter(groups[i % 4] for i in range(len(members)))
+    assert [row[1] for row in advocates.rows] == [
+        by_kind[kind] for kind in ("educator", "validator", "status_seeker", "collaborator", "")
+    ]
+    assert dict(zip(queries.metrics.RFM_GROUPS, (row[1] for row in rfm.rows), strict=True)) == {
+        group: by_group[group] for group in queries.metrics.RFM_GROUPS
+    }
+    if plan:
+        assert any(
+            "COVERING INDEX ix_analytics_member_scores_distribution" in row[-1] for row in plan
+        ), plan

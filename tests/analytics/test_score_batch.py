@@ -186,9 +186,10 @@ async def test_a_batch_finds_its_members_by_their_own_index_and_keeps_a_detectio
     member_factory, database
 ):
     """What a like writes twice for each member it concerns stays small: the dirty mark is
-    indexed for the dirty members alone, and the batch leaves the detection's indexed
-    column alone unless it moves."""
+    indexed for the dirty members alone, and the batch leaves the indexed columns (the
+    detection, the advocate type, the RFM group) alone unless they move."""
     star, fans = await _community(database, member_factory)
+    before = await _scores(database)
     statements: list[str] = []
 
     def seen(conn: Any, cursor: Any, statement: str, *_args: Any) -> None:
@@ -208,7 +209,12 @@ async def test_a_batch_finds_its_members_by_their_own_index_and_keeps_a_detectio
     assert not scores[star.id]["dirty"]
     assert not scores[fans[1].id]["dirty"]
     assert statements
-    assert all("detection" not in statement.split("WHERE")[0] for statement in statements)
+    indexed = ("detection", "advocate_type", "rfm_group")
+    for member in (star, fans[1]):
+        for column in indexed:
+            assert scores[member.id][column] == before[member.id][column], column
+    for column in indexed:
+        assert all(column not in statement.split("WHERE")[0] for statement in statements)
 
     async with database.transaction(write=False) as session:
         connection = await session.connection()
