@@ -512,6 +512,12 @@ def _first_visits_text(visits: tuple[int, int, float]) -> str:
 
 def single_request_ms(base: str, page: Page, count: int) -> float | None:
     """Median time of one request at a time: the page's own server time plus loopback."""
+    times = request_times(base, page, count)
+    return statistics.median(times) if times else None
+
+
+def request_times(base: str, page: Page, count: int) -> list[float] | None:
+    """The times (ms) of ``count`` requests made one at a time (None on an error)."""
     import urllib.error
     import urllib.request
 
@@ -527,7 +533,7 @@ def single_request_ms(base: str, page: Page, count: int) -> float | None:
         except (urllib.error.HTTPError, OSError):
             return None  # an error or a stuck server: reported as "-" beside the load result
         times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times) if times else None
+    return times
 
 
 def status_of(base: str, page: Page) -> int:
@@ -1608,9 +1614,10 @@ def render_report(
             out += [
                 "### Cost growth",
                 "",
-                "Topic page 1, one worker, single-request median: "
+                "Topic page 1, one worker, single-request median (both servers up, "
+                f"{GROWTH_ROUNDS} alternating rounds): "
                 + ", ".join(
-                    f"{label}: {value:.1f} ms" for label, value in report.small_topic.items()
+                    f"{label}: {value:.2f} ms" for label, value in report.small_topic.items()
                 ),
                 "",
             ]
@@ -1828,34 +1835,64 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+# Rounds of the cost-growth comparison (each server in turn, half the single-request count).
+GROWTH_ROUNDS = 6
+
+
 def compare_small(
     args: argparse.Namespace, kind: str, url: str, fixtures: Fixtures, work: Path
 ) -> dict[str, float]:
-    """Time the topic page on a small community and on the full one, back to back."""
+    """Time the topic page on a small community and on the full one, both servers running,
+    in alternating rounds: a page takes a millisecond or so, and this machine's speed drifts
+    by more than the difference from one minute to the next, so each round lets both meet
+    the same drift. The median of each server's requests over every round."""
     small_url, _seconds, _output = prepare_database(
         kind, args, ["--scale", f"{args.compare_small:g}"], f"s{args.compare_small:g}"
     )
     small = asyncio.run(_fixtures(small_url, 10))
-    timings: dict[str, float] = {}
-    for label, target_url, fx in (
-        (f"scale {args.compare_small:g}", small_url, small),
-        (f"scale {args.scale:g}", url, fixtures),
-    ):
-        env = base_env(target_url)
-        env["BENCH_LOG_DIR"] = str(work)
-        port = free_port()
-        server = Server(
-            f"growth-{kind}-{port}",
-            [sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env,
-            port,
-        )
-        try:
+    sides: list[tuple[str, Server, Page]] = []
+    try:
+        for label, target_url, fx in (
+            (f"scale {args.compare_small:g}", small_url, small),
+            (f"scale {args.scale:g}", url, fixtures),
+        ):
+            env = base_env(target_url)
+            env["BENCH_LOG_DIR"] = str(work)
+            port = free_port()
+            server = Server(
+                f"growth-{kind}-{port}",
+                [
+                    sys.executable,
+                    "-m",
+                    "app.cli",
+                    "serve",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                ],
+                env,
+                port,
+            )
+            sides.append(
+                (
+                    label,
+                    server,
+                    Page("topic", "topic", path=f"/t/{fx.topic_id}", cookie=fx.anon_cookie),
+                )
+            )
             server.wait_ready("/")
-            page = Page("topic", "topic", path=f"/t/{fx.topic_id}", cookie=fx.anon_cookie)
-            single_request_ms(server.base, page, 20)
-            timings[label] = single_request_ms(server.base, page, max(args.single, 50)) or 0.0
-        finally:
+        samples: dict[str, list[float]] = {label: [] for label, _server, _page in sides}
+        for _label, server, page in sides:
+            request_times(server.base, page, 20)  # warm-up
+        for _round in range(GROWTH_ROUNDS):
+            for label, server, page in sides:
+                samples[label].extend(
+                    request_times(server.base, page, max(args.single, 50) // 2) or []
+                )
+        timings = {label: statistics.median(times) for label, times in samples.items() if times}
+    finally:
+        for _label, server, _page in sides:
             server.stop()
     if kind == "postgresql" and not args.keep:
         drop_pg_database(args, small_url)

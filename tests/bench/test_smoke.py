@@ -47,6 +47,8 @@ def test_smoke_run_measures_every_page_and_writes_the_report(tmp_path: Path) -> 
             str(tmp_path),
             "--output",
             str(report),
+            "--compare-small",
+            "0.01",
             *databases,
         ],
         capture_output=True,
@@ -77,6 +79,11 @@ def test_smoke_run_measures_every_page_and_writes_the_report(tmp_path: Path) -> 
     # error page.
     assert not [line for line in rows if "answered 5" in line]
     assert "Points are consistent" in text
+    # The cost-growth comparison ran both communities' servers and timed each.
+    growth = re.search(r"rounds\): scale 0\.01: ([0-9.]+) ms, scale ([0-9.]+): ([0-9.]+) ms", text)
+    assert growth is not None, text
+    assert float(growth.group(1)) > 0
+    assert float(growth.group(3)) > 0
     assert "like counter differs from their likes: 0" in text
     assert "unread count differs from their unread notifications: 0" in text
     assert "view counter differs from their visitors' views: 0" in text
