@@ -45,6 +45,10 @@ def test_migrate_demo_and_create_admin(tmp_path: Path) -> None:
     assert "Password for all demo accounts" in demo.stdout
     again = kizuna("demo", "--if-empty", data_dir=tmp_path)
     assert "already has members" in again.stdout
+    recomputed = kizuna("analytics", "recompute", "--rebuild-rollups", data_dir=tmp_path)
+    assert recomputed.returncode == 0, recomputed.stderr
+    assert "Rollups rebuilt from" in recomputed.stdout
+    assert "Scores recomputed for" in recomputed.stdout
 
     weak = kizuna(
         "create-admin", "--email", "boss@example.com", "--password", "short", data_dir=tmp_path

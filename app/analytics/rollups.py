@@ -491,16 +491,20 @@ async def _rebuild_questions(session: AsyncSession) -> None:
         await session.execute(insert(session, AnalyticsQuestion), values[start : start + 1000])
 
 
+# The rollups :func:`rebuild` empties and refills (besides app.analytics.active's own).
+REBUILT = (
+    AnalyticsDaily,
+    AnalyticsMemberDaily,
+    AnalyticsTouch,
+    AnalyticsQuestion,
+    AnalyticsTopicDaily,
+)
+
+
 async def rebuild(session: AsyncSession) -> int:
     """Empty the rollups and refill them from the whole activity log; returns how many
     activities the log holds."""
-    for table in (
-        AnalyticsDaily,
-        AnalyticsMemberDaily,
-        AnalyticsTouch,
-        AnalyticsQuestion,
-        AnalyticsTopicDaily,
-    ):
+    for table in REBUILT:
         await session.execute(delete(table))
     for statement in _rebuild_statements():
         await session.execute(text(statement))

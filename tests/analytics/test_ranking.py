@@ -121,3 +121,40 @@ async def test_advocate_types_and_rfm_groups_are_counted_from_their_index(
         assert any(
             "COVERING INDEX ix_analytics_member_scores_distribution" in row[-1] for row in plan
         ), plan
+
+
+async def test_a_recompute_leaves_the_rewritten_scores_vacuumed_on_postgresql(
+    member_factory, database
+):
+    """Right after every score row is rewritten, PostgreSQL would read each of them for the
+    scores page's index-only counts and steps until autovacuum came by; the recompute command
+    vacuums the table itself."""
+    from sqlalchemy import text, update
+
+    from app.analytics.cli import vacuum
+    from app.kit.sql import dialect_name
+
+    for i in range(30):
+        await member_factory(name=f"V{i}")
+    async with database.transaction() as session:
+        if dialect_name(session) != "postgresql":
+            pytest.skip("SQLite keeps no visibility map: nothing to vacuum")
+        await session.execute(update(AnalyticsMemberScore).values(reach=3))
+
+    async def visibility() -> tuple[int, int]:
+        async with database.transaction(write=False) as session:
+            pages, visible = (
+                await session.execute(
+                    text(
+                        "SELECT relpages, relallvisible FROM pg_class "
+                        "WHERE relname = 'analytics_member_scores'"
+                    )
+                )
+            ).one()
+            return int(pages), int(visible)
+
+    assert (await visibility())[1] == 0
+    await vacuum(database, [AnalyticsMemberScore.__tablename__])
+    pages, visible = await visibility()
+    assert pages > 0
+    assert visible == pages
