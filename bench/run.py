@@ -192,6 +192,14 @@ def base_env(url: str) -> dict[str, str]:
     return env
 
 
+def serve_command(port: int, workers: int = 1) -> list[str]:
+    """`kizuna serve` on a loopback port, as the server runs in production."""
+    return [
+        *(sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1"),
+        *("--port", str(port), "--workers", str(workers)),
+    ]
+
+
 def kizuna(args: Sequence[str], env: dict[str, str], *, stream: bool = False) -> list[str]:
     command = [sys.executable, "-m", "app.cli", *args]
     if not stream:
@@ -1117,18 +1125,7 @@ def measure(
     kizuna_port, reference_port = free_port(), free_port()
     kizuna_server = Server(
         f"kizuna-{db.name}-w{workers}",
-        [
-            sys.executable,
-            "-m",
-            "app.cli",
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(kizuna_port),
-            "--workers",
-            str(workers),
-        ],
+        serve_command(kizuna_port, workers),
         env,
         kizuna_port,
     )
@@ -1859,21 +1856,7 @@ def compare_small(
             env = base_env(target_url)
             env["BENCH_LOG_DIR"] = str(work)
             port = free_port()
-            server = Server(
-                f"growth-{kind}-{port}",
-                [
-                    sys.executable,
-                    "-m",
-                    "app.cli",
-                    "serve",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(port),
-                ],
-                env,
-                port,
-            )
+            server = Server(f"growth-{kind}-{port}", serve_command(port), env, port)
             sides.append(
                 (
                     label,

@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import event
+
+
+@contextmanager
+def _listening(database: Any, seen: Callable[..., None]) -> Iterator[None]:
+    engines = {id(e.sync_engine): e.sync_engine for e in (database.engine, database.read_engine)}
+    for engine in engines.values():
+        event.listen(engine, "before_cursor_execute", seen)
+    try:
+        yield
+    finally:
+        for engine in engines.values():
+            event.remove(engine, "before_cursor_execute", seen)
 
 
 @contextmanager
@@ -18,11 +30,17 @@ def counting(database: Any) -> Iterator[list[str]]:
     def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         statements.append(statement)
 
-    engines = {id(e.sync_engine): e.sync_engine for e in (database.engine, database.read_engine)}
-    for engine in engines.values():
-        event.listen(engine, "before_cursor_execute", count)
-    try:
+    with _listening(database, count):
         yield statements
-    finally:
-        for engine in engines.values():
-            event.remove(engine, "before_cursor_execute", count)
+
+
+@contextmanager
+def recording(database: Any) -> Iterator[list[tuple[str, Any]]]:
+    """As :func:`counting`, each statement with its parameters (to read its plan)."""
+    statements: list[tuple[str, Any]] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_args: Any) -> None:
+        statements.append((statement, parameters))
+
+    with _listening(database, record):
+        yield statements

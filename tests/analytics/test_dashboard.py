@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Any
 
 import pytest
 from sqlalchemy import literal_column, select
@@ -12,6 +11,7 @@ from app.analytics.active import period_of
 from app.kit import clock
 from app.models import Role
 from tests.analytics.community import at, days_ago, make_question, record, set_joined
+from tests.statements import recording
 
 
 def _rows(payload):
@@ -239,7 +239,7 @@ async def test_decile_table_sums_each_decile_over_the_period_alone(member_factor
     import random
     from collections import defaultdict
 
-    from sqlalchemy import delete, event
+    from sqlalchemy import delete
 
     from app.analytics import metrics, queries
     from app.kit.sql import dialect_name
@@ -316,14 +316,7 @@ async def test_decile_table_sums_each_decile_over_the_period_alone(member_factor
         metrics.decile_sizes(len(members)), {d: (p, a, lk) for d, (p, a, lk) in sums.items()}
     )
 
-    statements: list[tuple[str, Any]] = []
-
-    def seen(conn, cursor, statement, parameters, context, executemany):
-        statements.append((statement, parameters))
-
-    engine = database.read_engine.sync_engine
-    event.listen(engine, "before_cursor_execute", seen)
-    try:
+    with recording(database) as statements:
         async with database.session(write=False) as session:
             table = await queries.decile_table(session, rng)
             facts, params = next(s for s in statements if "FROM analytics_member_daily" in s[0])
@@ -338,8 +331,6 @@ async def test_decile_table_sums_each_decile_over_the_period_alone(member_factor
                     (await connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {step}", args)).all()
                     for step, args in steps
                 ]
-    finally:
-        event.remove(engine, "before_cursor_execute", seen)
     assert table.rows == [
         [row.decile, row.members, row.posts, row.answers, row.likes_received] for row in expected
     ]

@@ -10,6 +10,7 @@ from sqlalchemy import delete
 
 from app.analytics import metrics, ranking
 from app.models import AnalyticsMemberScore, Role
+from tests.statements import recording
 
 
 @pytest.mark.parametrize("staff_row", [True, False])
@@ -68,8 +69,6 @@ async def test_advocate_types_and_rfm_groups_are_counted_from_their_index(
 ):
     from collections import Counter
 
-    from sqlalchemy import event
-
     from app.analytics import queries
     from app.kit.sql import dialect_name
 
@@ -92,14 +91,7 @@ async def test_advocate_types_and_rfm_groups_are_counted_from_their_index(
                 )
             )
 
-    statements: list[tuple[str, object]] = []
-
-    def seen(conn, cursor, statement, parameters, context, executemany):
-        statements.append((statement, parameters))
-
-    engine = database.read_engine.sync_engine
-    event.listen(engine, "before_cursor_execute", seen)
-    try:
+    with recording(database) as statements:
         async with database.session(write=False) as session:
             advocates, rfm = await queries.distribution_tables(session)
             count, args = next(s for s in statements if "GROUP BY" in s[0])
@@ -107,8 +99,6 @@ async def test_advocate_types_and_rfm_groups_are_counted_from_their_index(
             if dialect_name(session) == "sqlite":
                 connection = await session.connection()
                 plan = (await connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {count}", args)).all()
-    finally:
-        event.remove(engine, "before_cursor_execute", seen)
     by_kind = Counter(kinds[i % 3] for i in range(len(members)))
     by_group = Counter(groups[i % 4] for i in range(len(members)))
     assert [row[1] for row in advocates.rows] == [
