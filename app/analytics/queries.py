@@ -485,8 +485,9 @@ async def decile_table(session: AsyncSession, rng: DateRange) -> Table:
     # Where deciles 2..10 start (none past the end), as (heat_base, member_id).
     firsts = [first for first in metrics.decile_starts(count)[1:] if first < count]
     heat = func.coalesce(Score.heat_base, 0.0)
-    if await ranking.scored_members(session) == count:
-        starts = await ranking.members_at(session, firsts)
+    rows = await ranking.population_rows(session)
+    if await ranking.scored_members(session, rows) == count:
+        starts = await ranking.members_at(session, firsts, rows)
     else:
         # Some members have no score row yet (an import, say), and rank as 0 among the
         # others: rank everybody, and keep the nine.

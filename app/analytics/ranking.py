@@ -42,44 +42,35 @@ async def population(session: AsyncSession) -> int:
     return int(members or 0) - int(staff or 0)
 
 
-async def _rows_outside(session: AsyncSession) -> int:
-    """How many score rows belong to members outside the population (none, unless a member
-    with scores has since joined the staff)."""
-    return int(
-        await session.scalar(
-            select(func.count()).select_from(Score).where(Score.member_id.in_(outside_population()))
-        )
-        or 0
-    )
-
-
-async def scored_members(session: AsyncSession) -> int:
-    """How many members of the population have a score row: every row (a count of the
-    table's smallest index) less those outside it."""
-    rows = await session.scalar(select(func.count()).select_from(Score))
-    return int(rows or 0) - await _rows_outside(session)
-
-
 async def population_rows(session: AsyncSession) -> Any:
     """The clause that keeps the population's score rows. Reading an index's entries alone is
     some 50 times faster than testing each one's member against the staff, so the test is
-    made only when some staff member has scores."""
-    return in_population(Score.member_id) if await _rows_outside(session) else true()
+    made only when some staff member has scores (one who had them before joining the staff)."""
+    outside = await session.scalar(
+        select(func.count()).select_from(Score).where(Score.member_id.in_(outside_population()))
+    )
+    return in_population(Score.member_id) if outside else true()
+
+
+async def scored_members(session: AsyncSession, rows: Any) -> int:
+    """How many members of the population have a score row (``rows``: :func:`population_rows`;
+    with no staff rows to leave out, a count of the table's smallest index)."""
+    return int(await session.scalar(select(func.count()).select_from(Score).where(rows)) or 0)
 
 
 async def members_at(
-    session: AsyncSession, positions: Iterable[int]
+    session: AsyncSession, positions: Iterable[int], rows: Any
 ) -> dict[int, tuple[float, int]]:
     """The ``(heat_base, member_id)`` at each 0-based position of the ranking of the
-    population's score rows; positions past its end are left out."""
-    population = await population_rows(session)
+    population's score rows (``rows``: :func:`population_rows`); positions past its end are
+    left out."""
     found: dict[int, tuple[float, int]] = {}
     previous: tuple[float, int] | None = None
     at = -1  # the position of ``previous``
     for position in sorted(set(positions)):
         if position < 0:
             continue
-        stmt = select(Score.heat_base, Score.member_id).where(population)
+        stmt = select(Score.heat_base, Score.member_id).where(rows)
         if previous is not None:
             # Ranked after the member found last: less engaged, or as engaged and newer.
             heat, member_id = previous

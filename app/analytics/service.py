@@ -624,7 +624,9 @@ async def _bounds(session: AsyncSession) -> _DecileBounds:
     population = await ranking.population(session)
     starts: list[tuple[float, int]] = []
     if population > EXACT_DECILES_UP_TO:
-        found = await ranking.members_at(session, metrics.decile_starts(population)[1:])
+        found = await ranking.members_at(
+            session, metrics.decile_starts(population)[1:], await ranking.population_rows(session)
+        )
         starts = [found[position] for position in sorted(found)]
     bounds = _DecileBounds(time.monotonic(), population, tuple(starts))
     _decile_bounds[key] = bounds

@@ -34,10 +34,11 @@ async def test_members_at_each_place_of_the_ranking_as_a_full_sort_puts_them(
     expected = sorted(heats, key=lambda member_id: (-heats[member_id], member_id))
     async with database.transaction(write=False) as session:
         assert await ranking.population(session) == len(members)
-        assert await ranking.scored_members(session) == len(members)
-        every = await ranking.members_at(session, range(len(members) + 3))
-        some = await ranking.members_at(session, [29, 3, 3, 17, -1, 40])
-        deciles = await ranking.members_at(session, metrics.decile_starts(len(members))[1:])
+        rows = await ranking.population_rows(session)
+        assert await ranking.scored_members(session, rows) == len(members)
+        every = await ranking.members_at(session, range(len(members) + 3), rows)
+        some = await ranking.members_at(session, [29, 3, 3, 17, -1, 40], rows)
+        deciles = await ranking.members_at(session, metrics.decile_starts(len(members))[1:], rows)
 
     assert [member_id for _heat, member_id in every.values()] == expected
     assert list(every) == list(range(len(members)))
@@ -60,7 +61,8 @@ async def test_members_without_a_score_row_count_in_the_population_not_among_the
             session.add(AnalyticsMemberScore(member_id=member.id, heat_base=1.0))
     async with database.transaction(write=False) as session:
         assert await ranking.population(session) == 4
-        assert await ranking.scored_members(session) == 3
+        rows = await ranking.population_rows(session)
+        assert await ranking.scored_members(session, rows) == 3
 
 
 @pytest.mark.parametrize("staff_row", [True, False])
