@@ -35,7 +35,14 @@ from app.kit import clock
 from app.kit.errors import Invalid, NotFound
 from app.kit.i18n import get_locale, lazy_gettext
 from app.kit.kept import Kept
-from app.kit.sql import dialect_name, driver_rows, driver_rows_packed, execute_core, prebuilt
+from app.kit.sql import (
+    dialect_name,
+    driver_rows,
+    driver_rows_packed,
+    execute_core,
+    prebuilt,
+    written_limit,
+)
 from app.models import (
     AnswerVote,
     Category,
@@ -424,7 +431,8 @@ def _topic_list_statement(
                 ]
             )
         )
-    return query.order_by(*[column.desc() for column, _kind, _name in keys]).limit(limit + 1)
+    ordered = query.order_by(*[column.desc() for column, _kind, _name in keys])
+    return ordered.limit(written_limit(limit + 1))
 
 
 def _summary(raw: tuple[Any, ...], convert: Converter, sqlite: bool) -> TopicSummary:

@@ -8,7 +8,18 @@ from collections.abc import Callable, Hashable, Iterable, Mapping
 from typing import Any, TypeVar
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import BigInteger, Float, Numeric, String, TypeDecorator, bindparam, func, inspect
+from sqlalchemy import (
+    BigInteger,
+    Float,
+    Integer,
+    Numeric,
+    String,
+    TypeDecorator,
+    bindparam,
+    func,
+    inspect,
+    literal_column,
+)
 from sqlalchemy import exc as exc_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Dialect, Engine
@@ -53,6 +64,16 @@ def insert(session: AsyncSession | Session, table: Any) -> Any:
     if dialect_name(session) == "postgresql":
         return postgresql.insert(table)
     return sqlite.insert(table)
+
+
+def written_limit(count: int) -> ColumnElement[int]:
+    """A LIMIT for a statement built once per value of ``count`` (a list's page size), written
+    into its text rather than bound. PostgreSQL plans a prepared statement once for all its
+    executions (a generic plan) only where it expects that plan to cost no more than one made
+    for the values given; with the LIMIT a parameter it costs the generic plan for a tenth of
+    the rows, so a page's statement was planned afresh at every execution (the topic list:
+    0.5 ms of planning for 0.3 ms of execution)."""
+    return literal_column(str(int(count)), Integer)
 
 
 _PREBUILT: dict[tuple[str, Hashable], Any] = {}
