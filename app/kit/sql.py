@@ -305,25 +305,24 @@ class _Packed:
         )
 
 
-# What PostgreSQL may pack: JSON gives these back as the driver would (with dates and times
-# parsed from their ISO text, see _unpacking), unlike, say, a UUID or an interval.
-_JSON_EXACT_ON_POSTGRESQL = (String, Integer, Boolean, DateTime, Date, JSON, NullType)
+# How PostgreSQL's JSON text of a date or time is read back (its driver gives objects).
+_ISO_PARSERS: tuple[tuple[type[Any], Callable[[str], Any]], ...] = (
+    (DateTime, datetime.fromisoformat),
+    (Date, date.fromisoformat),
+)
+# What PostgreSQL may pack: JSON gives these back as the driver would (dates and times
+# through _ISO_PARSERS), unlike, say, a UUID or an interval.
+_JSON_EXACT_ON_POSTGRESQL = (String, Integer, Boolean, JSON, NullType, DateTime, Date)
 
 
 def _unpacking(type_: Any, dialect: Any) -> Callable[[Any], Any] | None:
     """How a column's value read from a packed row becomes SQLAlchemy's: its result
     processor, after parsing a PostgreSQL date or time from its JSON text."""
     processor: Callable[[Any], Any] | None = type_._cached_result_processor(dialect, None)
-    if dialect.name != "postgresql":
-        return processor
-    affinity = type_._type_affinity
-    parse: Callable[[str], Any] | None = (
-        datetime.fromisoformat
-        if issubclass(affinity, DateTime)
-        else date.fromisoformat
-        if issubclass(affinity, Date)
-        else None
-    )
+    parse = None
+    if dialect.name == "postgresql":
+        affinity = type_._type_affinity
+        parse = next((p for kind, p in _ISO_PARSERS if issubclass(affinity, kind)), None)
     if parse is None:
         return processor
 
