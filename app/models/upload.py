@@ -9,6 +9,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.models.base import Base, BigIntId, IdMixin, utcnow
 
 
+def upload_url(storage_name: str) -> str:
+    """Where an upload stored under ``storage_name`` is served."""
+    return f"/uploads/{storage_name}"
+
+
 class UploadPurpose(enum.StrEnum):
     post = "post"
     avatar = "avatar"
@@ -41,4 +46,4 @@ class Upload(IdMixin, Base):
 
     @property
     def url(self) -> str:
-        return f"/uploads/{self.storage_name}"
+        return upload_url(self.storage_name)

@@ -3,7 +3,10 @@ from __future__ import annotations
 import re
 
 from app.activity import verbs
+from app.models import Member
 from tests.points.conftest import act, api_token
+from tests.statements import counting
+from tests.uploads.images import image_bytes, post_upload
 
 
 async def _award(client, token: str, member, amount: int, key: str) -> None:
@@ -92,6 +95,57 @@ async def test_leaderboards_show_periods_own_position_and_can_leave_out_staff(
     assert bad.status_code == 422
     broken = await client.get("/leaderboard?after=nonsense")
     assert broken.status_code == 422
+
+
+def _board_names(html: str) -> list[tuple[str | None, str]]:
+    """Each leaderboard row's (avatar URL, display name), in order."""
+    return re.findall(
+        r'<a class="member-link" href="/u/[^"]+">'
+        r'(?:<img class="avatar avatar-small" src="([^"]+)"[^>]*> )?([^<]+)</a>',
+        html,
+    )
+
+
+async def test_leaderboard_shows_avatars_and_reads_each_page_in_as_many_statements(
+    member_factory, database, client, login
+):
+    operator = await member_factory(role="operator", name="Staff Sato", locale="en")
+    token = await api_token(database, operator)
+    fans = [await member_factory(name=f"Fan {n}", locale="en") for n in range(6)]
+    avatars = {}
+    for number, fan in enumerate(fans):
+        await _award(client, token, fan, 100 - number, f"a{number}")
+        if number % 2 == 0:  # every other fan has an avatar
+            await login(client, fan)
+            done = await post_upload(client, image_bytes("PNG", (64, 64)), url="/settings/avatar")
+            assert done.status_code == 303
+            async with database.transaction(write=False) as session:
+                member = await session.get(Member, fan.id)
+                assert member is not None
+                assert member.avatar is not None
+                avatars[fan.display_name] = member.avatar.url
+    await client.post("/signout", data={"csrf_token": await client.csrf_token()})
+
+    ranked = (await client.get("/api/v1/leaderboards/all?exclude_staff=true")).json()["items"]
+    names = [row["display_name"] for row in ranked]
+    assert sorted(names) == sorted(fan.display_name for fan in fans)
+    cursor = (await client.get("/api/v1/leaderboards/all?exclude_staff=true&limit=2")).json()[
+        "next_after"
+    ]
+    counts = []
+    for after, expected in (("", names), (f"&after={cursor}", names[2:])):
+        with counting(database) as statements:
+            page = await client.get(f"/leaderboard?period=all&staff=exclude{after}")
+        assert page.status_code == 200
+        counts.append(len(statements))
+        shown = _board_names(page.text)
+        assert [name for _avatar, name in shown] == expected
+        for avatar, name in shown:
+            assert (avatar or None) == avatars.get(name), name
+    assert '<td class="num">3</td>' in page.text  # the later page counts on from the first
+    # The ladder (read afresh in tests) and the page in one statement, avatars and all; a later
+    # page also counts the rows before it.
+    assert counts == [2, 3]
 
 
 async def test_guide_explains_rules_and_ranks(client):
