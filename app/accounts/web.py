@@ -6,12 +6,12 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from app.accounts import service
+from app.accounts import queries, service
 from app.accounts.deps import CurrentMember, OptionalMember, SessionDep
 from app.accounts.schemas import PasswordChangeIn, ProfileIn, SignInIn, SignUpIn
 from app.config import get_settings
@@ -396,16 +396,10 @@ async def signout(request: Request, session: SessionDep) -> Response:
     return response
 
 
-# Built once, run with the handle as a parameter (SQLAlchemy's compiled cache serves it).
-_MEMBER_BY_HANDLE = select(Member).where(Member.handle == bindparam("handle"))
-
-
 @router.get("/u/{handle}")
 async def profile(request: Request, handle: str, session: SessionDep) -> Response:
-    member = (
-        await session.execute(_MEMBER_BY_HANDLE, {"handle": handle.lower()})
-    ).scalar_one_or_none()
-    if member is None or member.email_verified_at is None:
+    member = await queries.shown_member(session, handle)
+    if member is None:
         raise NotFound()
     sections = [
         (template, await provide(request, session, member))

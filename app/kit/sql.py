@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Hashable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, TypeVar
 from weakref import WeakKeyDictionary
@@ -267,6 +267,28 @@ async def driver_rows_packed(
     return None if found is None else (found[0], packed.convert)
 
 
+def _row_converter(
+    columns: Sequence[Callable[[Any], Any] | None],
+) -> Callable[[Sequence[Any]], tuple[Any, ...]]:
+    """A function that converts a row's values by ``columns`` (one function per column, None
+    for a column kept as it is), calling only the columns that convert: a generator over
+    every value of a row cost three times as much, more than SQLAlchemy's own compiled row
+    processing on long results (a profile's year of days: 380 rows)."""
+    converting = tuple(
+        (index, convert) for index, convert in enumerate(columns) if convert is not None
+    )
+    if not converting:
+        return tuple
+
+    def convert_row(row: Sequence[Any]) -> tuple[Any, ...]:
+        values = list(row)
+        for index, convert in converting:
+            values[index] = convert(values[index])
+        return tuple(values)
+
+    return convert_row
+
+
 class _Packed:
     """A statement whose rows are each one JSON array of its columns (SQLite's
     ``json_array``; PostgreSQL's ``json_build_array``, as text), and how to read one back:
@@ -277,7 +299,7 @@ class _Packed:
     (JSON has none); on PostgreSQL only for the types below, whose JSON form reads back
     exactly, and at most 100 columns (a function's arguments)."""
 
-    __slots__ = ("columns", "statement")
+    __slots__ = ("_convert", "columns", "statement")
 
     def __init__(self, dialect: Any, statement: Any) -> None:
         on_postgresql = dialect.name == "postgresql"
@@ -297,12 +319,10 @@ class _Packed:
         self.statement = statement.with_only_columns(row, maintain_column_froms=False)
         entries = statement.compile(dialect=dialect)._result_columns or []
         self.columns = tuple(_unpacking(entry.type, dialect) for entry in entries)
+        self._convert = _row_converter(self.columns)
 
     def convert(self, row: tuple[Any, ...]) -> tuple[Any, ...]:
-        return tuple(
-            value if convert is None else convert(value)
-            for value, convert in zip(json.loads(row[0]), self.columns, strict=True)
-        )
+        return self._convert(json.loads(row[0]))
 
 
 # How PostgreSQL's JSON text of a date or time is read back (its driver gives objects).
@@ -355,6 +375,7 @@ class _Plan:
         "binds",
         "columns",
         "compiled",
+        "convert",
         "converts_rows",
         "described",
         "dialect",
@@ -387,6 +408,9 @@ class _Plan:
         self.metadata = SimpleResultMetaData(self.keys)
         self.dialect = dialect
         self.columns: tuple[Any, ...] = ()
+        # A row as the driver gives it, converted as SQLAlchemy would (dates from text on
+        # SQLite, ...).
+        self.convert: Callable[[Sequence[Any]], tuple[Any, ...]] = tuple
         self.converts_rows = False
         # SQLite's driver says nothing of a column's type; PostgreSQL's does, at the first
         # execution (see _run_on_asyncpg).
@@ -402,16 +426,9 @@ class _Plan:
             entry.type._cached_result_processor(self.dialect, column_type)
             for entry, column_type in zip(entries, column_types, strict=True)
         )
+        self.convert = _row_converter(self.columns)
         self.converts_rows = any(convert is not None for convert in self.columns)
         self.described = True
-
-    def convert(self, row: tuple[Any, ...]) -> tuple[Any, ...]:
-        """A row as the driver gives it, converted as SQLAlchemy would (dates from text on
-        SQLite, ...)."""
-        return tuple(
-            value if convert is None else convert(value)
-            for value, convert in zip(row, self.columns, strict=True)
-        )
 
     def args(self, params: dict[str, Any]) -> list[Any]:
         """The statement's positional parameters, converted for sqlite3 as SQLAlchemy would."""
