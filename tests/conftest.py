@@ -117,6 +117,11 @@ async def _empty_tables(request: pytest.FixtureRequest) -> AsyncIterator[None]:
     if "app" not in request.fixturenames:
         return
     database: Database = request.getfixturevalue("app").state.database
+    # A test that listens to the engines' statements must stop (tests/statements.py): while
+    # anything listens, prebuilt statements go through SQLAlchemy rather than the driver, so
+    # every later test would run another path than the app does (app.kit.sql._watched).
+    for engine in (database.engine, database.read_engine):
+        assert not engine.sync_engine.dispatch.before_cursor_execute, "a listener was left"
     # Work the test's requests started beside them (a second dirty-score pass) finishes first.
     await asyncio.gather(*list(analytics_service._background), return_exceptions=True)
     tables = list(reversed(Base.metadata.sorted_tables))
