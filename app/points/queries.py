@@ -273,14 +273,23 @@ class Board:
     me: BoardRow | None
 
 
+# A page link's points are a period total (a 32-bit integer in the database) and its member an
+# id (64 bits): PostgreSQL refuses to bind anything larger, and no link of ours holds it.
+_POINTS_RANGE = range(-(2**31), 2**31)
+_ID_RANGE = range(1, 2**63)
+
+
 def parse_cursor(value: str | None) -> tuple[int, int] | None:
     if not value:
         return None
     points, _sep, member_id = value.partition(":")
     try:
-        return int(points), int(member_id)
+        cursor = int(points), int(member_id)
     except ValueError:
-        raise Invalid(_("This page link is not valid."), field="after") from None
+        cursor = None
+    if cursor is None or cursor[0] not in _POINTS_RANGE or cursor[1] not in _ID_RANGE:
+        raise Invalid(_("This page link is not valid."), field="after")
+    return cursor
 
 
 _BOARD_MEMBER_COLUMNS = (

@@ -95,6 +95,15 @@ async def test_leaderboards_show_periods_own_position_and_can_leave_out_staff(
     assert bad.status_code == 422
     broken = await client.get("/leaderboard?after=nonsense")
     assert broken.status_code == 422
+    # A link whose numbers no total or member could have is refused as such on either
+    # database (PostgreSQL would not even bind them), never a 500.
+    for after in ("99999999999999999999999:1", "3000000000:1", "1:99999999999999999999999", "5:0"):
+        page = await client.get(f"/leaderboard?after={after}")
+        assert page.status_code == 422, after
+        assert "This page link is not valid." in page.text
+        api = await client.get(f"/api/v1/leaderboards/all?after={after}")
+        assert api.status_code == 422, after
+        assert api.json()["error"]["field"] == "after"
 
 
 def _board_names(html: str) -> list[tuple[str | None, str]]:
