@@ -299,7 +299,7 @@ class _Packed:
     (JSON has none); on PostgreSQL only for the types below, whose JSON form reads back
     exactly, and at most 100 columns (a function's arguments)."""
 
-    __slots__ = ("_convert", "columns", "statement")
+    __slots__ = ("_convert", "statement")
 
     def __init__(self, dialect: Any, statement: Any) -> None:
         on_postgresql = dialect.name == "postgresql"
@@ -318,8 +318,7 @@ class _Packed:
             row = func.json_array(*columns)
         self.statement = statement.with_only_columns(row, maintain_column_froms=False)
         entries = statement.compile(dialect=dialect)._result_columns or []
-        self.columns = tuple(_unpacking(entry.type, dialect) for entry in entries)
-        self._convert = _row_converter(self.columns)
+        self._convert = _row_converter([_unpacking(entry.type, dialect) for entry in entries])
 
     def convert(self, row: tuple[Any, ...]) -> tuple[Any, ...]:
         return self._convert(json.loads(row[0]))
@@ -373,7 +372,6 @@ class _Plan:
 
     __slots__ = (
         "binds",
-        "columns",
         "compiled",
         "convert",
         "converts_rows",
@@ -407,7 +405,6 @@ class _Plan:
         self.keys = tuple(entry.keyname for entry in entries)
         self.metadata = SimpleResultMetaData(self.keys)
         self.dialect = dialect
-        self.columns: tuple[Any, ...] = ()
         # A row as the driver gives it, converted as SQLAlchemy would (dates from text on
         # SQLite, ...).
         self.convert: Callable[[Sequence[Any]], tuple[Any, ...]] = tuple
@@ -422,12 +419,12 @@ class _Plan:
         """How each returned column is converted, as SQLAlchemy works it out from the type the
         driver gives the column (PostgreSQL's type oids; None on SQLite)."""
         entries = self.compiled._result_columns or []
-        self.columns = tuple(
+        columns = [
             entry.type._cached_result_processor(self.dialect, column_type)
             for entry, column_type in zip(entries, column_types, strict=True)
-        )
-        self.convert = _row_converter(self.columns)
-        self.converts_rows = any(convert is not None for convert in self.columns)
+        ]
+        self.convert = _row_converter(columns)
+        self.converts_rows = any(convert is not None for convert in columns)
         self.described = True
 
     def args(self, params: dict[str, Any]) -> list[Any]:
