@@ -114,6 +114,7 @@ def create_engine(
             max_overflow=10,
         )
         _skip_closed_connections(engine)
+        _end_unsent_statements(engine)
     _connect_errors_are_outages(engine)
     return engine
 
@@ -574,6 +575,29 @@ def _skip_closed_connections(engine: AsyncEngine) -> None:
     def _on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
         if dbapi_connection.driver_connection.is_closed():
             raise DisconnectionError("the server closed this pooled connection")
+
+
+def _end_unsent_statements(engine: AsyncEngine) -> None:
+    """PostgreSQL: a statement asyncpg refused to send leaves no half-open protocol behind.
+
+    asyncpg prepares a statement (Parse, Describe) without ending the exchange, and sends the
+    rest (Bind, Execute, Sync) when it runs it. If it then refuses an argument (a number too
+    wide for its column: "invalid input for query argument"), nothing more is sent: the
+    server keeps the implicit transaction the Parse opened, with its locks on the statement's
+    tables, until that connection's next statement. A pooled connection may wait long for
+    one, while a migration's ``ALTER TABLE`` (or a ``TRUNCATE``) waits behind those locks and
+    vacuum behind that transaction. Here such a refusal is followed by a statement of our
+    own, which ends the exchange; the error then goes on as it was."""
+
+    @event.listens_for(engine.sync_engine, "handle_error")
+    def _on_error(context: ExceptionContext) -> None:
+        refused = context.original_exception
+        cause = getattr(refused, "__cause__", None) or refused
+        if context.connection is None or "invalid input for query argument" not in str(cause):
+            return
+        driver = getattr(context.connection.connection, "driver_connection", None)
+        if driver is not None and not driver.is_closed():
+            await_only(driver.execute("SELECT 1"))
 
 
 def _connect_errors_are_outages(engine: AsyncEngine) -> None:

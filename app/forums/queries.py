@@ -193,6 +193,9 @@ class TopicContext:
 # --- keyset cursors -------------------------------------------------------------------------
 
 _BAD_CURSOR = lazy_gettext("This page link is not valid. Go back to the first page.")
+# A cursor's numbers are an id (64 bits) or a count, score or post number (32 bits on
+# PostgreSQL): a forged one beyond its column names no row, so the link is not valid.
+_CURSOR_BOUNDS = {"id": 2**63 - 1, "int": 2**31 - 1}
 
 
 def _encode(values: Sequence[Any]) -> str:
@@ -214,6 +217,9 @@ def _decode(cursor: str, kinds: Sequence[str]) -> list[Any]:
     try:
         for piece, kind in zip(pieces, kinds, strict=True):
             number = int(piece)
+            bound = _CURSOR_BOUNDS.get(kind)
+            if bound is not None and not -bound - 1 <= number <= bound:
+                raise ValueError(kind)
             if kind == "dt":
                 values.append(_EPOCH + timedelta(microseconds=number))
             elif kind == "bool":
@@ -293,12 +299,12 @@ def _category_by_slug() -> Any:
 def _order_keys(sort: str, pinned_first: bool) -> list[tuple[SQLColumnExpression[Any], str, str]]:
     """(column, cursor kind, row attribute) for each ORDER BY key, all descending."""
     if sort == "newest":
-        return [(Topic.created_at, "dt", "created_at"), (Topic.id, "int", "id")]
+        return [(Topic.created_at, "dt", "created_at"), (Topic.id, "id", "id")]
     if sort == "top":
-        return [(Topic.like_count, "int", "like_count"), (Topic.id, "int", "id")]
+        return [(Topic.like_count, "int", "like_count"), (Topic.id, "id", "id")]
     keys: list[tuple[SQLColumnExpression[Any], str, str]] = [
         (Topic.last_posted_at, "dt", "last_posted_at"),
-        (Topic.id, "int", "id"),
+        (Topic.id, "id", "id"),
     ]
     if pinned_first:
         keys.insert(0, (Topic.pinned, "bool", "pinned"))

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.accounts import policy as accounts_policy
 from app.kit.i18n import gettext as _
+from app.points.policy import MAX_RANK_THRESHOLD
 
 TITLE_MIN = 3
 TITLE_MAX = 200
@@ -161,7 +162,7 @@ class CategoryIn(BaseModel):
     kind: Kind = "discussion"
     visibility: Visibility = "everyone"
     posting: Posting = "members"
-    min_rank_threshold: int | None = Field(default=None, ge=0)
+    min_rank_threshold: int | None = Field(default=None, ge=0, le=MAX_RANK_THRESHOLD)
 
     @field_validator("slug")
     @classmethod

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
-from sqlalchemy.exc import DataError, DBAPIError
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -104,8 +105,8 @@ def unavailable_response(request: Request, exc: BaseException) -> Response:
 
 
 async def number_out_of_range(request: Request, exc: Exception) -> Response:
-    """An integer the database cannot hold (beyond 64 bits): in the path it names nothing
-    (404); anywhere else it is bad input (422). Never a 500."""
+    """An integer its column cannot hold: in the path (ids, 64 bits) it names nothing (404);
+    anywhere else it is bad input (422). Never a 500."""
     if any(
         isinstance(value, int) and not -INT64_MAX - 1 <= value <= INT64_MAX
         for value in request.path_params.values()
@@ -114,9 +115,17 @@ async def number_out_of_range(request: Request, exc: Exception) -> Response:
     return error_response(request, 422, _("A number in this request is too large."))
 
 
+# asyncpg refuses a number too wide for its column's type while binding it ("value out of
+# int32 range"), and PostgreSQL reports one that overflows in the statement as SQLSTATE 22003.
+_BIND_OUT_OF_RANGE = re.compile(r"out of int(16|32|64) range")
+_NUMERIC_VALUE_OUT_OF_RANGE = "22003"
+
+
 def _out_of_range(exc: DBAPIError) -> bool:
-    # PostgreSQL (asyncpg) refuses such a number while binding it, as a data error.
-    return isinstance(exc, DataError) and "out of int64 range" in str(exc.orig)
+    # SQLAlchemy does not always class the bind refusal as a DataError: ask the error itself.
+    if getattr(exc.orig, "sqlstate", None) == _NUMERIC_VALUE_OUT_OF_RANGE:
+        return True
+    return _BIND_OUT_OF_RANGE.search(str(exc.orig)) is not None
 
 
 async def database_error(request: Request, exc: Exception) -> Response:

@@ -210,6 +210,8 @@ REVERSAL_LABELS: dict[str, LazyString] = {
 
 MAX_RULE_POINTS = 1000
 MAX_MANUAL_POINTS = 100_000
+# The highest lifetime total a rank or a category's rank gate may ask for.
+MAX_RANK_THRESHOLD = 100_000_000
 
 
 def kind_label(kind: str, side: str = "", *, reversal: bool = False) -> str:

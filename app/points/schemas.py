@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.accounts.policy import check_multiline, check_single_line
 from app.kit.i18n import gettext as _
-from app.points.policy import MAX_MANUAL_POINTS, MAX_RULE_POINTS
+from app.points.policy import MAX_MANUAL_POINTS, MAX_RANK_THRESHOLD, MAX_RULE_POINTS
 
 Period = Literal["all", "month", "week"]
 
@@ -40,7 +40,7 @@ class RankIn(BaseModel):
 
     name_en: str = Field(max_length=200)
     name_ja: str = Field(default="", max_length=200)
-    threshold: int = Field(ge=0, le=100_000_000)
+    threshold: int = Field(ge=0, le=MAX_RANK_THRESHOLD)
     colour: str = Field(default="#5c5654", pattern=r"^#[0-9a-fA-F]{6}$")
     badge: str = Field(default="", max_length=16)
     benefits_en: str = Field(default="", max_length=2000)

@@ -57,6 +57,25 @@ async def test_admin_creates_and_edits_categories_in_pages(client, member_factor
     stored = await forum.get(Category, category["id"])
     assert (stored.name_en, stored.slug, stored.min_rank_threshold) == ("Help centre", "help", 50)
 
+    # A rank gate no member could reach (and PostgreSQL's column could not hold) is refused
+    # beside its field, and the stored gate stays as it was.
+    for too_high in ("100000001", "9999999999"):
+        refused = await client.submit(
+            f"/admin/categories/{category['id']}",
+            {
+                "name_en": "Help centre",
+                "slug": "help",
+                "colour": "#1e6b34",
+                "kind": "question",
+                "visibility": "min_rank",
+                "posting": "min_rank",
+                "min_rank_threshold": too_high,
+            },
+        )
+        assert refused.status_code == 422, too_high
+        assert 'id="e-min_rank_threshold"' in refused.text
+    assert (await forum.get(Category, category["id"])).min_rank_threshold == 50
+
 
 async def test_category_api_is_for_admins(client, make_client, member_factory, login, forum):
     payload = {"slug": "news", "name_en": "News", "name_ja": "お知らせ", "posting": "staff"}

@@ -60,6 +60,15 @@ async def test_unread_markers_and_jump_to_first_unread(client, member_factory, l
     assert (
         await forum.get(TopicRead, (reader.id, topic.id))
     ).last_read_number == POSTS_PER_PAGE + 6
+    # A post number no topic could reach (beyond PostgreSQL's 32-bit column) is a bad link,
+    # and reading nothing marks nothing.
+    for forged in ("2147483648", "-99999999999", "99999999999999999999999"):
+        refused = await client.get(f"/t/{topic.id}?cursor={forged}")
+        assert refused.status_code == 422, forged
+        assert "This page link is not valid" in refused.text
+    assert (
+        await forum.get(TopicRead, (reader.id, topic.id))
+    ).last_read_number == POSTS_PER_PAGE + 6
     listing = (await client.get("/api/v1/topics")).json()["items"][0]
     assert listing["unread_count"] == 0
 

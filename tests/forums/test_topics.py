@@ -325,6 +325,16 @@ async def test_topic_lists_page_with_keyset_cursors_and_sort(client, member_fact
     assert bad.status_code == 422
     assert bad.json()["error"]["field"] == "cursor"
 
+    # A like count in a cursor is a 32-bit column on PostgreSQL and an id is 64 bits: a forged
+    # cursor beyond either is an invalid link on both databases, in the API and the page.
+    for cursor in ("9999999999.1", "1.99999999999999999999999", "-2147483649.1"):
+        forged = await client.get(f"/api/v1/topics?sort=top&cursor={cursor}")
+        assert forged.status_code == 422, cursor
+        assert forged.json()["error"]["field"] == "cursor"
+        page = await client.get(f"/c/busy?sort=top&cursor={cursor}")
+        assert page.status_code == 422, cursor
+        assert "This page link is not valid" in page.text
+
 
 async def test_most_liked_in_a_period(client, member_factory, login, forum):
     category = await forum.category()

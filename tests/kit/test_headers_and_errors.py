@@ -1,6 +1,13 @@
 from __future__ import annotations
 
+import asyncpg
+import httpx
 import pytest
+from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from app.kit.handlers import install as install_handlers
 
 
 @pytest.mark.parametrize(
@@ -79,3 +86,59 @@ async def test_oversized_bodies_are_refused(client):
     )
     assert big_form.status_code == 413
     assert "too large" in big_form.text
+
+
+async def test_a_number_too_wide_for_its_column_is_bad_input_never_a_server_error(database):
+    """The last line of defence behind each form's bounds: whatever number reaches a statement
+    that its column's type cannot hold, the answer is a 422 that says so, on either database."""
+    probe = FastAPI()
+    install_handlers(probe)
+
+    @probe.get("/api/probe/{kind}")
+    async def _probe(kind: str, n: int) -> dict[str, bool]:
+        statement = {
+            # bound into a 32-bit integer: asyncpg refuses it while binding
+            "bind": "SELECT CAST(:n AS INTEGER)",
+            # a 32-bit result that overflows inside PostgreSQL (SQLSTATE 22003)
+            "overflow": "SELECT CAST(:n AS INTEGER) * 4",
+        }[kind]
+        # As a page's reads run on PostgreSQL: in autocommit, no transaction to roll back.
+        reads = database.engine.execution_options(isolation_level="AUTOCOMMIT")
+        async with reads.connect() as connection:
+            await connection.execute(text(statement), {"n": n})
+        return {"ok": True}
+
+    transport = httpx.ASGITransport(app=probe, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://probe") as client:
+        beyond_64_bits = await client.get("/api/probe/bind", params={"n": 2**70})
+        assert beyond_64_bits.status_code == 422
+        assert "too large" in beyond_64_bits.json()["error"]["message"]
+        beyond_32_bits = await client.get("/api/probe/bind", params={"n": 2**40})
+        overflowing = await client.get("/api/probe/overflow", params={"n": 2**30})
+        if database.is_sqlite:  # SQLite's integers are 64 bits and widen to reals on overflow
+            assert (beyond_32_bits.status_code, overflowing.status_code) == (200, 200)
+        else:
+            for answer in (beyond_32_bits, overflowing):
+                assert answer.status_code == 422
+                assert "too large" in answer.json()["error"]["message"]
+        if not database.is_sqlite:
+            assert await _inside_a_probe_statement(database) == 0
+        assert (await client.get("/api/probe/bind", params={"n": 7})).json() == {"ok": True}
+
+
+async def _inside_a_probe_statement(database) -> int:
+    """Connections left inside a probe statement's exchange, with its transaction (and locks)
+    open until their next use (app.db ends it), asked on a connection of its own. Any found
+    are ended, so that a failure here fails rather than blocks the next test's TRUNCATE."""
+    url = make_url(database.settings.resolved_database_url).set(drivername="postgresql")
+    monitor = await asyncpg.connect(url.render_as_string(hide_password=False))
+    try:
+        held = await monitor.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+            " AND xact_start IS NOT NULL AND query LIKE 'SELECT CAST(%'"
+        )
+        for row in held:
+            await monitor.execute("SELECT pg_terminate_backend($1)", row["pid"])
+        return len(held)
+    finally:
+        await monitor.close()
