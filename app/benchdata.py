@@ -37,6 +37,7 @@ from app.config import Settings, get_settings
 from app.models import Base
 from app.notifications import kinds as notification_kinds
 from app.notifications.service import GROUP_NAMES_KEPT
+from app.uploads.images import AVATAR_SIZE
 
 Row = tuple[Any, ...]
 Progress = Callable[[str], None]
@@ -797,6 +798,7 @@ class Generator:
             titles,
         )
         await self._write_members(n_members, joined, locales, password_hash, last_visit, unread)
+        await self._write_avatars(n_members, joined)
         await self.put("notifications", NOTIFICATION_COLUMNS, notifications)
         del notifications, unread
 
@@ -1440,6 +1442,45 @@ class Generator:
                 "spendable_points",
             ),
             rows,
+        )
+
+    async def _write_avatars(self, n_members: int, joined: list[float]) -> None:
+        """Two members in five have an avatar, as pages then show them: an upload row each
+        (no file: the harness never fetches images) that their member row points at."""
+        cal = self.cal
+        owners = [member for member in range(1, n_members + 1) if member % 5 in (1, 3)]
+        await self.put(
+            "uploads",
+            (
+                "id",
+                "storage_name",
+                "uploader_member_id",
+                "purpose",
+                "content_type",
+                "width",
+                "height",
+                "byte_size",
+                "sha256",
+                "created_at",
+            ),
+            (
+                (
+                    member,
+                    f"bench-avatar-{member}.webp",
+                    member,
+                    "avatar",
+                    "image/webp",
+                    AVATAR_SIZE,
+                    AVATAR_SIZE,
+                    9_000,
+                    f"{member:064x}",
+                    cal.stamp(joined[member - 1]),
+                )
+                for member in owners
+            ),
+        )
+        await self.sink.execute(
+            "UPDATE members SET avatar_upload_id = id WHERE id % 5 IN (1, 3)"
         )
 
     def _plan_notifications(

@@ -4,7 +4,7 @@ selects only the columns a page shows, and pages with keyset cursors (never OFFS
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any, TypeVar, cast
@@ -55,7 +55,9 @@ from app.models import (
     Topic,
     TopicRead,
     TopicTag,
+    Upload,
 )
+from app.models.upload import upload_url
 from app.moderation import policy as moderation
 
 TOPICS_PER_PAGE = 30
@@ -71,7 +73,9 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Built once: an aliased entity adapts every column it is asked for on first use and keeps the
 # result, so a fresh alias per request would redo that work on every page.
 _AUTHOR = aliased(Member, name="author")
+_AUTHOR_AVATAR = aliased(Upload, name="author_avatar")
 _LAST_POSTER = aliased(Member, name="last_poster")
+_LAST_POSTER_AVATAR = aliased(Upload, name="last_poster_avatar")
 # The member reading a page, in statements built once for every viewer of a kind.
 _VIEWER_ID = bindparam("viewer_id", type_=Integer)
 
@@ -81,8 +85,9 @@ _VIEWER_ID = bindparam("viewer_id", type_=Integer)
 
 @dataclass(frozen=True)
 class AuthorView:
-    """What ``member_link`` shows of a member: name and role, and the rank and ambassador
-    badges (the rank from the ladder by ``rank_id``)."""
+    """What ``member_link`` shows of a member: avatar, name and role, and the rank and
+    ambassador badges (the rank from the ladder by ``rank_id``). Read with
+    :func:`author_columns`, in this order."""
 
     id: int
     handle: str
@@ -90,6 +95,33 @@ class AuthorView:
     role: str
     rank_id: int | None = None
     ambassador_badge: str = ""
+    avatar_name: str | None = None  # the avatar upload's storage name
+
+    @property
+    def avatar_url(self) -> str | None:
+        return upload_url(self.avatar_name) if self.avatar_name else None
+
+
+AUTHOR_WIDTH = len(fields(AuthorView))
+
+
+def author_columns(member: Any, avatar: Any, prefix: str) -> list[Any]:
+    """An :class:`AuthorView`'s columns for the aliased ``member``, labelled ``<prefix>_...``;
+    the avatar's comes from ``avatar``, an aliased upload joined by :func:`join_avatar`."""
+    return [
+        member.id.label(f"{prefix}_id"),
+        member.handle.label(f"{prefix}_handle"),
+        member.display_name.label(f"{prefix}_name"),
+        member.role.label(f"{prefix}_role"),
+        member.rank_id.label(f"{prefix}_rank_id"),
+        member.ambassador_badge.label(f"{prefix}_badge"),
+        avatar.storage_name.label(f"{prefix}_avatar"),
+    ]
+
+
+def join_avatar(query: Any, member: Any, avatar: Any) -> Any:
+    """``query`` with ``member``'s avatar upload (if any) joined as ``avatar``."""
+    return query.outerjoin(avatar, avatar.id == member.avatar_upload_id)
 
 
 @dataclass(frozen=True)
@@ -382,18 +414,8 @@ def _topic_list_statement(
             Category.name_ja,
             Category.colour,
             Category.kind.label("category_kind"),
-            author.id.label("author_id"),
-            author.handle.label("author_handle"),
-            author.display_name.label("author_name"),
-            author.role.label("author_role"),
-            author.rank_id.label("author_rank_id"),
-            author.ambassador_badge.label("author_badge"),
-            last.id.label("last_id"),
-            last.handle.label("last_handle"),
-            last.display_name.label("last_name"),
-            last.role.label("last_role"),
-            last.rank_id.label("last_rank_id"),
-            last.ambassador_badge.label("last_badge"),
+            *author_columns(author, _AUTHOR_AVATAR, "author"),
+            *author_columns(last, _LAST_POSTER_AVATAR, "last"),
             read_column,
             _tag_names(sqlite).label("tag_names"),
         )
@@ -402,6 +424,7 @@ def _topic_list_statement(
         .outerjoin(last, last.id == Topic.last_poster_id)
         .where(_bind_points(policy.visible_topics(member)))
     )
+    query = join_avatar(join_avatar(query, author, _AUTHOR_AVATAR), last, _LAST_POSTER_AVATAR)
     if member is not None:
         query = query.outerjoin(
             TopicRead, and_(TopicRead.topic_id == Topic.id, TopicRead.member_id == _VIEWER_ID)
@@ -441,6 +464,12 @@ def _topic_list_statement(
     return ordered.limit(written_limit(limit + 1))
 
 
+# Where a topic-list row's author, last poster and read position begin.
+_AUTHOR_AT = 19
+_LAST_AT = _AUTHOR_AT + AUTHOR_WIDTH
+_READ_AT = _LAST_AT + AUTHOR_WIDTH
+
+
 def _summary(raw: tuple[Any, ...], convert: Converter, sqlite: bool) -> TopicSummary:
     """A topic-list row (the columns of _topic_list_statement, in order, as the database gave
     them) as a summary, for any reader (not new to anyone: see :func:`_for_reader`). Rows are
@@ -476,11 +505,11 @@ def _summary(raw: tuple[Any, ...], convert: Converter, sqlite: bool) -> TopicSum
         score=score,
         accepted_post_id=accepted_post_id,
         category=CategoryRef(*row[13:19]),
-        author=AuthorView(*row[19:25]),
-        last_poster=AuthorView(*row[25:31]) if row[25] is not None else None,
-        last_read_number=row[31],
+        author=AuthorView(*row[_AUTHOR_AT:_LAST_AT]),
+        last_poster=AuthorView(*row[_LAST_AT:_READ_AT]) if row[_LAST_AT] is not None else None,
+        last_read_number=row[_READ_AT],
         key=(raw, False),
-        tags=_split_tags(row[32], sqlite),
+        tags=_split_tags(row[_READ_AT + 1], sqlite),
     )
 
 
@@ -793,13 +822,9 @@ def _post_query(viewer: Member | None, topic_id: int | None, question: bool) -> 
         Post.hidden_at,
         Post.hidden_reason,
         Post.needs_approval,
-        author.id.label("author_id"),
-        author.handle,
-        author.display_name,
-        author.role,
-        author.rank_id,
-        author.ambassador_badge,
+        *author_columns(author, _AUTHOR_AVATAR, "author"),
     ).join(author, author.id == Post.author_id)
+    query = join_avatar(query, author, _AUTHOR_AVATAR)
     if viewer is not None:
         liked = PostLike.member_id.is_not(None)
         query = query.outerjoin(
@@ -816,11 +841,7 @@ def _post_query(viewer: Member | None, topic_id: int | None, question: bool) -> 
     )
 
 
-def post_author(row: Any) -> AuthorView:
-    """The author of a post row selected with the members' columns under their own names."""
-    return AuthorView(
-        row.author_id, row.handle, row.display_name, row.role, row.rank_id, row.ambassador_badge
-    )
+_POST_AUTHOR_AT = 15  # where a post row's author begins
 
 
 def _post_view(row: Any, accepted_post_id: int | None) -> PostView:
@@ -842,20 +863,13 @@ def _post_view(row: Any, accepted_post_id: int | None) -> PostView:
         hidden_at,
         hidden_reason,
         needs_approval,
-        author_id,
-        handle,
-        display_name,
-        role,
-        rank_id,
-        ambassador_badge,
-        liked,
-        my_vote,
-    ) = row
+    ) = row[:_POST_AUTHOR_AT]
+    liked, my_vote = row[_POST_AUTHOR_AT + AUTHOR_WIDTH :]
     return PostView(
         id=post_id,
         topic_id=topic_id,
         number=number,
-        author=AuthorView(author_id, handle, display_name, role, rank_id, ambassador_badge),
+        author=AuthorView(*row[_POST_AUTHOR_AT : _POST_AUTHOR_AT + AUTHOR_WIDTH]),
         cooked=cooked,
         created_at=created_at,
         edited_at=edited_at,

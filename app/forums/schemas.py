@@ -215,6 +215,7 @@ class AuthorOut(BaseModel):
     handle: str
     display_name: str
     role: str
+    avatar_url: str | None = None
 
 
 class CategoryOut(BaseModel):

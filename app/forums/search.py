@@ -18,13 +18,14 @@ from typing import Any
 from markupsafe import Markup, escape
 from sqlalchemy import String, and_, bindparam, column, literal_column, or_, select, table
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from app.forums import policy
-from app.forums.queries import AuthorView, post_author
+from app.forums.queries import AUTHOR_WIDTH, AuthorView, author_columns, join_avatar
 from app.kit.errors import Invalid
 from app.kit.i18n import get_locale, lazy_gettext
 from app.kit.sql import dialect_name
-from app.models import SEARCH_TABLE, Category, Member, Post, Tag, Topic, TopicTag
+from app.models import SEARCH_TABLE, Category, Member, Post, Tag, Topic, TopicTag, Upload
 
 RESULTS_PER_PAGE = 20
 MAX_TERMS = 8
@@ -36,6 +37,8 @@ MAX_CANDIDATE_BATCH = 12800
 TRIGRAM = 3
 
 _fts = table(SEARCH_TABLE, column("rowid"), column("title"), column("body"))
+_AVATAR = aliased(Upload, name="author_avatar")
+_AUTHOR_AT = 10  # where a hit's author columns begin
 
 
 @dataclass
@@ -116,7 +119,7 @@ async def search(
     terms = terms_of(query)
     if not terms:
         return [], None
-    author = Member
+    author, avatar = Member, _AVATAR
     statement: Any = (
         select(
             Post.id,
@@ -129,18 +132,14 @@ async def search(
             Category.slug,
             Category.name_en,
             Category.name_ja,
-            author.id.label("author_id"),
-            author.handle,
-            author.display_name,
-            author.role,
-            author.rank_id,
-            author.ambassador_badge,
+            *author_columns(author, avatar, "author"),
         )
         .join(Topic, Topic.id == Post.topic_id)
         .join(Category, Category.id == Topic.category_id)
         .join(author, author.id == Post.author_id)
         .where(Post.deleted_at.is_(None), policy.visible_topics(viewer))
     )
+    statement = join_avatar(statement, author, avatar)
     long_terms = [term for term in terms if len(term) >= TRIGRAM]
     match: str | None = None
     if dialect_name(session) == "sqlite" and long_terms:
@@ -204,7 +203,7 @@ async def search(
                 number=row.number,
                 category_slug=row.slug,
                 category_name=category_name,
-                author=post_author(row),
+                author=AuthorView(*row[_AUTHOR_AT : _AUTHOR_AT + AUTHOR_WIDTH]),
                 created_at=row.created_at,
                 solved=row.accepted_post_id is not None,
                 title_html=highlight(row.title, terms),

@@ -8,12 +8,14 @@ from typing import Any, cast
 
 from sqlalchemy import Integer, Table, and_, bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
-from app.forums.queries import AuthorView
+from app.forums.queries import AuthorView, author_columns, join_avatar
 from app.kit.sql import in_ids, read_prebuilt
-from app.models import Member, Notification
+from app.models import Member, Notification, Upload
 
 PAGE_SIZE = 30
+_ACTOR_AVATAR = aliased(Upload, name="actor_avatar")
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,10 +72,8 @@ def _list_query(unread_only: bool, after: bool, limit: int) -> Any:
 
 
 def _actors_query(_insert: Any) -> Any:
-    members = cast(Table, Member.__table__)
-    return select(*(members.c[field.name] for field in fields(AuthorView))).where(
-        in_ids(members.c.id, "p_ids")
-    )
+    query = select(*author_columns(Member, _ACTOR_AVATAR, "actor"))
+    return join_avatar(query, Member, _ACTOR_AVATAR).where(in_ids(Member.id, "p_ids"))
 
 
 async def list_for(
