@@ -41,6 +41,8 @@ from app.uploads.images import AVATAR_SIZE
 
 Row = tuple[Any, ...]
 Progress = Callable[[str], None]
+# Members whose id leaves one of these remainders by 5 have an avatar: two in five.
+AVATAR_RESIDUES = (1, 3)
 
 # Tables whose secondary indexes are dropped while loading and rebuilt afterwards.
 BIG_TABLES = (
@@ -1448,7 +1450,7 @@ class Generator:
         """Two members in five have an avatar, as pages then show them: an upload row each
         (no file: the harness never fetches images) that their member row points at."""
         cal = self.cal
-        owners = [member for member in range(1, n_members + 1) if member % 5 in (1, 3)]
+        owners = [m for m in range(1, n_members + 1) if m % 5 in AVATAR_RESIDUES]
         await self.put(
             "uploads",
             (
@@ -1479,8 +1481,9 @@ class Generator:
                 for member in owners
             ),
         )
+        residues = ", ".join(str(residue) for residue in AVATAR_RESIDUES)
         await self.sink.execute(
-            "UPDATE members SET avatar_upload_id = id WHERE id % 5 IN (1, 3)"
+            f"UPDATE members SET avatar_upload_id = id WHERE id % 5 IN ({residues})"
         )
 
     def _plan_notifications(
