@@ -15,7 +15,7 @@ def _names(html: str) -> list[tuple[str | None, str]]:
         (avatar or None, name)
         for avatar, name in re.findall(
             r'<a class="member-link" href="/u/[^"]+">'
-            r'(?:<img class="avatar avatar-small" src="([^"]+)"[^>]*> )?([^<]+)</a>',
+            r'(?:<img class="avatar avatar-small" src="([^"]+)"[^>]*>)?([^<]+)</a>',
             html,
         )
     ]

@@ -110,7 +110,7 @@ def _board_names(html: str) -> list[tuple[str | None, str]]:
     """Each leaderboard row's (avatar URL, display name), in order."""
     return re.findall(
         r'<a class="member-link" href="/u/[^"]+">'
-        r'(?:<img class="avatar avatar-small" src="([^"]+)"[^>]*> )?([^<]+)</a>',
+        r'(?:<img class="avatar avatar-small" src="([^"]+)"[^>]*>)?([^<]+)</a>',
         html,
     )
 

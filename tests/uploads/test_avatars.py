@@ -114,7 +114,7 @@ async def test_member_link_shows_a_small_avatar(client, database, fan):
         members = list((await session.execute(select(Member).order_by(Member.id))).scalars())
     html = macro.render(m=members[0])
     assert f'<img class="avatar avatar-small" src="{upload.url}"' in html
-    assert "> Avatar Fan</a>" in html
+    assert ">Avatar Fan</a>" in html
 
 
 async def test_anonymous_visitors_cannot_set_an_avatar(client, database):
