@@ -121,7 +121,6 @@ async def test_a_number_too_wide_for_its_column_is_bad_input_never_a_server_erro
             for answer in (beyond_32_bits, overflowing):
                 assert answer.status_code == 422
                 assert "too large" in answer.json()["error"]["message"]
-        if not database.is_sqlite:
             assert await _inside_a_probe_statement(database) == 0
         assert (await client.get("/api/probe/bind", params={"n": 7})).json() == {"ok": True}
 
