@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import re
 
-from app.models import Member
-from tests.uploads.images import image_bytes, post_upload
+from tests.uploads.images import give_avatar
 
 
 def _names(html: str) -> list[tuple[str | None, str]]:
@@ -21,25 +20,14 @@ def _names(html: str) -> list[tuple[str | None, str]]:
     ]
 
 
-async def _give_avatar(client, database, login, member) -> str:
-    await login(client, member)
-    done = await post_upload(client, image_bytes("PNG", (64, 64)), url="/settings/avatar")
-    assert done.status_code == 303
-    async with database.transaction(write=False) as session:
-        fresh = await session.get(Member, member.id)
-        assert fresh is not None
-        assert fresh.avatar is not None
-        return str(fresh.avatar.url)
-
-
 async def test_posts_topic_lists_search_and_notifications_show_each_members_avatar(
     client, database, member_factory, login, forum
 ):
     hana = await member_factory(name="Hana Avatar", locale="en")
     kenji = await member_factory(name="Kenji Plain", locale="en")
     mei = await member_factory(name="Mei Avatar", locale="en")
-    hana_url = await _give_avatar(client, database, login, hana)
-    mei_url = await _give_avatar(client, database, login, mei)
+    hana_url = await give_avatar(client, database, login, hana)
+    mei_url = await give_avatar(client, database, login, mei)
     assert hana_url != mei_url
     category = await forum.category(slug="gear")
     topic = await forum.topic(hana, category, title="Tripod recommendations", body="Which one?")

@@ -41,17 +41,16 @@ async def test_admin_creates_and_edits_categories_in_pages(client, member_factor
     assert 'id="e-colour"' in bad.text
     assert await forum.count(Category) == 1
 
+    gated = {
+        "name_en": "Help centre",
+        "slug": "help",
+        "colour": "#1e6b34",
+        "kind": "question",
+        "visibility": "min_rank",
+        "posting": "min_rank",
+    }
     edit = await client.submit(
-        f"/admin/categories/{category['id']}",
-        {
-            "name_en": "Help centre",
-            "slug": "help",
-            "colour": "#1e6b34",
-            "kind": "question",
-            "visibility": "min_rank",
-            "posting": "min_rank",
-            "min_rank_threshold": "50",
-        },
+        f"/admin/categories/{category['id']}", {**gated, "min_rank_threshold": "50"}
     )
     assert edit.status_code == 303
     stored = await forum.get(Category, category["id"])
@@ -61,16 +60,7 @@ async def test_admin_creates_and_edits_categories_in_pages(client, member_factor
     # beside its field, and the stored gate stays as it was.
     for too_high in ("100000001", "9999999999"):
         refused = await client.submit(
-            f"/admin/categories/{category['id']}",
-            {
-                "name_en": "Help centre",
-                "slug": "help",
-                "colour": "#1e6b34",
-                "kind": "question",
-                "visibility": "min_rank",
-                "posting": "min_rank",
-                "min_rank_threshold": too_high,
-            },
+            f"/admin/categories/{category['id']}", {**gated, "min_rank_threshold": too_high}
         )
         assert refused.status_code == 422, too_high
         assert 'id="e-min_rank_threshold"' in refused.text

@@ -3,10 +3,9 @@ from __future__ import annotations
 import re
 
 from app.activity import verbs
-from app.models import Member
 from tests.points.conftest import act, api_token
 from tests.statements import counting
-from tests.uploads.images import image_bytes, post_upload
+from tests.uploads.images import give_avatar
 
 
 async def _award(client, token: str, member, amount: int, key: str) -> None:
@@ -125,14 +124,7 @@ async def test_leaderboard_shows_avatars_and_reads_each_page_in_as_many_statemen
     for number, fan in enumerate(fans):
         await _award(client, token, fan, 100 - number, f"a{number}")
         if number % 2 == 0:  # every other fan has an avatar
-            await login(client, fan)
-            done = await post_upload(client, image_bytes("PNG", (64, 64)), url="/settings/avatar")
-            assert done.status_code == 303
-            async with database.transaction(write=False) as session:
-                member = await session.get(Member, fan.id)
-                assert member is not None
-                assert member.avatar is not None
-                avatars[fan.display_name] = member.avatar.url
+            avatars[fan.display_name] = await give_avatar(client, database, login, fan)
     await client.post("/signout", data={"csrf_token": await client.csrf_token()})
 
     ranked = (await client.get("/api/v1/leaderboards/all?exclude_staff=true")).json()["items"]

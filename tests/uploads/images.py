@@ -12,6 +12,7 @@ from PIL import Image
 from PIL.ExifTags import IFD
 
 from app.config import get_settings
+from app.models import Member
 
 GPS = {1: "N", 2: (35.0, 39.0, 29.0), 3: "E", 4: (139.0, 44.0, 28.0)}
 ORIENTATION_ROTATE_90 = 6
@@ -111,3 +112,15 @@ async def api_upload(
         files={"file": (filename, content, content_type)},
         headers=headers,
     )
+
+
+async def give_avatar(client: Any, database: Any, login: Any, member: Any) -> str:
+    """Sign ``member`` in on ``client`` and set an avatar as the settings page does; its URL."""
+    await login(client, member)
+    done = await post_upload(client, image_bytes("PNG", (64, 64)), url="/settings/avatar")
+    assert done.status_code == 303
+    async with database.transaction(write=False) as session:
+        fresh = await session.get(Member, member.id)
+        assert fresh is not None
+        assert fresh.avatar is not None
+        return str(fresh.avatar.url)
