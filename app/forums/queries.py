@@ -57,6 +57,7 @@ from app.models import (
     TopicTag,
     Upload,
 )
+from app.models.base import INT32_RANGE, INT64_RANGE
 from app.models.upload import upload_url
 from app.moderation import policy as moderation
 
@@ -227,7 +228,7 @@ class TopicContext:
 _BAD_CURSOR = lazy_gettext("This page link is not valid. Go back to the first page.")
 # A cursor's numbers are an id (64 bits) or a count, score or post number (32 bits on
 # PostgreSQL): a forged one beyond its column names no row, so the link is not valid.
-_CURSOR_BOUNDS = {"id": 2**63 - 1, "int": 2**31 - 1}
+_CURSOR_BOUNDS = {"id": INT64_RANGE, "int": INT32_RANGE}
 
 
 def _encode(values: Sequence[Any]) -> str:
@@ -250,7 +251,7 @@ def _decode(cursor: str, kinds: Sequence[str]) -> list[Any]:
         for piece, kind in zip(pieces, kinds, strict=True):
             number = int(piece)
             bound = _CURSOR_BOUNDS.get(kind)
-            if bound is not None and not -bound - 1 <= number <= bound:
+            if bound is not None and number not in bound:
                 raise ValueError(kind)
             if kind == "dt":
                 values.append(_EPOCH + timedelta(microseconds=number))

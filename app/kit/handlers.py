@@ -21,11 +21,11 @@ from app.kit.forms import field_name, message_for
 from app.kit.i18n import gettext as _
 from app.kit.i18n import lazy_gettext
 from app.kit.templating import render
+from app.models.base import INT64_RANGE
 from app.pipeline import wants_json
 
 logger = logging.getLogger(__name__)
 RETRY_AFTER = "5"
-INT64_MAX = 2**63 - 1
 
 _HTTP_MESSAGES = {
     404: lazy_gettext("This page does not exist, or you cannot see it."),
@@ -108,7 +108,7 @@ async def number_out_of_range(request: Request, exc: Exception) -> Response:
     """An integer its column cannot hold: in the path (ids, 64 bits) it names nothing (404);
     anywhere else it is bad input (422). Never a 500."""
     if any(
-        isinstance(value, int) and not -INT64_MAX - 1 <= value <= INT64_MAX
+        isinstance(value, int) and value not in INT64_RANGE
         for value in request.path_params.values()
     ):
         return error_response(request, 404, str(_HTTP_MESSAGES[404]))

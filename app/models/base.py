@@ -19,6 +19,9 @@ NAMING_CONVENTION = {
 
 # BIGINT on PostgreSQL; INTEGER on SQLite so the column stays the rowid alias.
 BigIntId = BigInteger().with_variant(Integer(), "sqlite")
+# What PostgreSQL's integer columns hold: Integer (counts, points, post numbers) and BigIntId.
+INT32_RANGE = range(-(2**31), 2**31)
+INT64_RANGE = range(-(2**63), 2**63)
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -38,6 +38,7 @@ from app.models import (
     Role,
     Upload,
 )
+from app.models.base import INT32_RANGE, INT64_RANGE
 from app.models.upload import upload_url
 from app.points import policy
 from app.points.ladder import Ladder, RankView, load_ladder
@@ -275,8 +276,7 @@ class Board:
 
 # A page link's points are a period total (a 32-bit integer in the database) and its member an
 # id (64 bits): PostgreSQL refuses to bind anything larger, and no link of ours holds it.
-_POINTS_RANGE = range(-(2**31), 2**31)
-_ID_RANGE = range(1, 2**63)
+_ID_RANGE = range(1, INT64_RANGE.stop)
 
 
 def parse_cursor(value: str | None) -> tuple[int, int] | None:
@@ -287,7 +287,7 @@ def parse_cursor(value: str | None) -> tuple[int, int] | None:
         cursor = int(points), int(member_id)
     except ValueError:
         cursor = None
-    if cursor is None or cursor[0] not in _POINTS_RANGE or cursor[1] not in _ID_RANGE:
+    if cursor is None or cursor[0] not in INT32_RANGE or cursor[1] not in _ID_RANGE:
         raise Invalid(_("This page link is not valid."), field="after")
     return cursor
 
