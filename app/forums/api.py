@@ -30,7 +30,7 @@ from app.forums.schemas import (
 )
 from app.kit.errors import NotFound
 from app.kit.routing import Router
-from app.models import Member
+from app.models import Member, Post, Topic
 
 router = Router(prefix="/api/v1", tags=["forums"])
 
@@ -86,13 +86,21 @@ def post_out(post: queries.PostView, *, source: str | None = None) -> PostOut:
     )
 
 
+async def _written_post(
+    session: AsyncSession, viewer: Member | None, post: Post, topic: Topic
+) -> PostOut:
+    """A post as the viewer sees it, from the post and topic already loaded (by a write that
+    has just checked the viewer may act on them, or by :func:`_single_post`)."""
+    view = await queries.post_view(session, viewer, post, topic)
+    own = viewer is not None and (viewer.id == post.author_id or viewer.is_staff)
+    return post_out(view, source=post.source if own else None)
+
+
 async def _single_post(
     session: AsyncSession, viewer: Member | None, post_id: int
 ) -> tuple[PostOut, queries.TopicContext]:
     post, context = await queries.get_post(session, viewer, post_id)
-    view = await queries.post_view(session, viewer, post, context.topic)
-    own = viewer is not None and (viewer.id == post.author_id or viewer.is_staff)
-    return post_out(view, source=post.source if own else None), context
+    return await _written_post(session, viewer, post, context.topic), context
 
 
 # --- categories -----------------------------------------------------------------------------
@@ -221,8 +229,8 @@ async def moderate_topic(
 async def create_reply(
     topic_id: int, data: ReplyIn, session: SessionDep, viewer: CurrentMember
 ) -> PostOut:
-    post, _context = await service.create_reply(session, viewer, topic_id, data)
-    return (await _single_post(session, viewer, post.id))[0]
+    post, context = await service.create_reply(session, viewer, topic_id, data)
+    return await _written_post(session, viewer, post, context.topic)
 
 
 # --- posts ----------------------------------------------------------------------------------
@@ -237,8 +245,8 @@ async def get_post(post_id: int, session: SessionDep, viewer: OptionalMember) ->
 async def edit_post(
     post_id: int, data: PostEditIn, session: SessionDep, viewer: CurrentMember
 ) -> PostOut:
-    await service.edit_post(session, viewer, post_id, data)
-    return (await _single_post(session, viewer, post_id))[0]
+    post, context = await service.edit_post(session, viewer, post_id, data)
+    return await _written_post(session, viewer, post, context.topic)
 
 
 @router.delete("/posts/{post_id}", status_code=204, summary="Delete a post (soft)")

@@ -965,14 +965,20 @@ def _viewer_kind(viewer: Member | None) -> str:
     return "moderator" if moderation.sees_hidden(viewer) else "member"
 
 
+def _kind_shape(kind: str) -> Member | None:
+    """The stand-in viewer of a :func:`_viewer_kind`."""
+    if kind == "anonymous":
+        return None
+    return _viewer_shape(Role.moderator if kind == "moderator" else Role.member)
+
+
 def _posts_statement(kind: str, question: bool, after_cursor: bool, limit: int) -> Any:
     """The posts query, built once per kind of viewer and page shape (see _topic_statement)."""
     key = (kind, question, after_cursor, limit)
     statement = _POSTS_STATEMENTS.get(key)
     if statement is not None:
         return statement
-    role = None if kind == "anonymous" else Role.moderator if kind == "moderator" else Role.member
-    statement = _post_query(_viewer_shape(role), None, question)
+    statement = _post_query(_kind_shape(kind), None, question)
     if question:
         first = case((Post.number == 1, 1), else_=0)
         accepted = case((Post.id == bindparam("accepted_id", type_=Integer), 1), else_=0)
@@ -1001,15 +1007,45 @@ def _posts_statement(kind: str, question: bool, after_cursor: bool, limit: int) 
     return statement
 
 
+_ONE_POST_STATEMENTS: dict[tuple[str, bool], Any] = {}
+
+
+def _one_post_statement(kind: str, question: bool) -> Any:
+    """One post of a topic as a kind of viewer may see it (the parameters ``topic_id``,
+    ``post_id`` and, signed in, ``viewer_id``), built once as the topic page's statements are:
+    built for each request, it cost more than the rest of a reply (bench/ANALYSIS.md, session
+    34)."""
+    key = (kind, question)
+    statement = _ONE_POST_STATEMENTS.get(key)
+    if statement is None:
+        statement = _post_query(_kind_shape(kind), None, question).where(
+            Post.id == bindparam("post_id", type_=Integer)
+        )
+        _ONE_POST_STATEMENTS[key] = statement
+    return statement
+
+
+async def _one_post(
+    session: AsyncSession, viewer: Member | None, topic: Topic, post_id: int
+) -> PostView | None:
+    shape = (_viewer_kind(viewer), topic.is_question)
+    params: dict[str, Any] = {"topic_id": topic.id, "post_id": post_id}
+    if viewer is not None:
+        params["viewer_id"] = viewer.id
+    rows, convert = await _stored_rows(
+        session, ("forums.post", *shape), _one_post_statement(*shape), params
+    )
+    return _post_view(convert(rows[0]), topic.accepted_post_id) if rows else None
+
+
 async def post_view(
     session: AsyncSession, viewer: Member | None, post: Post, topic: Topic
 ) -> PostView:
-    row = (
-        await session.execute(
-            _post_query(viewer, topic.id, topic.is_question).where(Post.id == post.id)
-        )
-    ).one()
-    return _post_view(row, topic.accepted_post_id)
+    """A post the viewer is known to see (its author, just after writing it)."""
+    view = await _one_post(session, viewer, topic, post.id)
+    if view is None:
+        raise NotFound()
+    return view
 
 
 async def post_in_topic(
@@ -1017,16 +1053,10 @@ async def post_in_topic(
 ) -> PostView:
     """One post of a topic as ``viewer`` may see it (a live update fetches it); what they may
     not see (awaiting approval, hidden, another topic's) answers 404."""
-    row = (
-        await session.execute(
-            _post_query(viewer, context.topic.id, context.topic.is_question).where(
-                Post.id == post_id
-            )
-        )
-    ).one_or_none()
-    if row is None:
+    view = await _one_post(session, viewer, context.topic, post_id)
+    if view is None:
         raise NotFound()
-    return _post_view(row, context.topic.accepted_post_id)
+    return view
 
 
 async def quotable_source(session: AsyncSession, topic_id: int, post_id: int) -> str | None:

@@ -190,19 +190,27 @@ async def _set_tags(session: AsyncSession, topic_id: int, names: list[str]) -> N
 async def writable_topic(
     session: AsyncSession, viewer: Member, topic_id: int
 ) -> queries.TopicContext:
-    """``queries.get_topic`` for the write paths: topic and category in one query, with the
-    same visibility rules (404 for what the viewer may not see). No write needs the read
-    marker or the tags, so the context carries neither."""
+    """``queries.get_topic`` for the write paths: topic and category in one query (built
+    once), with the same visibility rules, checked on the loaded rows (404 for what the viewer
+    may not see). No write needs the read marker or the tags, so the context carries
+    neither."""
     row = (
         await session.execute(
-            select(Topic, Category)
-            .join(Category, Category.id == Topic.category_id)
-            .where(Topic.id == topic_id, policy.visible_categories(viewer))
+            prebuilt(session, "forums.writable_topic", _writable_topic_query),
+            {"p_topic": topic_id},
         )
     ).one_or_none()
     if row is None or not policy.can_see_topic(viewer, row[1], row[0]):
         raise NotFound()
     return queries.TopicContext(row[0], row[1], None)
+
+
+def _writable_topic_query(_insert: Any) -> Any:
+    return (
+        select(Topic, Category)
+        .join(Category, Category.id == Topic.category_id)
+        .where(Topic.id == bindparam("p_topic"))
+    )
 
 
 def _writable_post_query(_insert: Any) -> Any:

@@ -19,7 +19,7 @@ from app.config import get_settings
 from app.kit import clock, ratelimit
 from app.kit.errors import Invalid, TooManyRequests
 from app.kit.i18n import ngettext
-from app.kit.sql import insert
+from app.kit.sql import insert, read_prebuilt
 from app.models import CommunitySetting, Member
 
 PREFIX = "moderation."
@@ -56,12 +56,14 @@ TEST_DEFAULTS: dict[str, Any] = {
 }
 
 
-async def load_settings(session: AsyncSession) -> ModerationSettings:
-    rows = await session.execute(
-        select(CommunitySetting.key, CommunitySetting.value).where(
-            CommunitySetting.key.startswith(PREFIX)
-        )
+def _settings_query(_insert: Any) -> Any:
+    return select(CommunitySetting.key, CommunitySetting.value).where(
+        CommunitySetting.key.startswith(PREFIX)
     )
+
+
+async def load_settings(session: AsyncSession) -> ModerationSettings:
+    rows = await read_prebuilt(session, "moderation.settings", _settings_query, {})
     stored: dict[str, Any] = {key.removeprefix(PREFIX): value for key, value in rows}
     known = {
         name: value for name, value in stored.items() if name in ModerationSettings.model_fields

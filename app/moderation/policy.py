@@ -9,15 +9,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, true
+from sqlalchemy import ColumnElement, Integer, and_, bindparam, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kit import clock
 from app.kit.errors import Forbidden
 from app.kit.i18n import format_when
 from app.kit.i18n import gettext as _
+from app.kit.sql import read_prebuilt
 from app.models import Member, Post, Role, Topic
 from app.moderation import limits, words
 
@@ -161,18 +162,30 @@ async def needs_first_post_approval(session: AsyncSession, member: Member) -> bo
     settings = await limits.load_settings(session)
     if settings.approve_first_posts <= 0:
         return False
+    # Counted only as far as the setting (at most 50): a prolific member's every post would
+    # otherwise be counted again at each new one.
+    rows = await read_prebuilt(
+        session,
+        "moderation.approved_posts",
+        _approved_posts_query,
+        {"p_member": member.id, "p_enough": settings.approve_first_posts},
+    )
+    return int(rows[0][0]) < settings.approve_first_posts
+
+
+def _approved_posts_query(_insert: Any) -> Any:
+    """How many of a member's posts were approved and kept, up to ``p_enough``."""
     approved = (
-        await session.execute(
-            select(func.count())
-            .select_from(Post)
-            .where(
-                Post.author_id == member.id,
-                Post.needs_approval.is_(False),
-                Post.deleted_at.is_(None),
-            )
+        select(Post.id)
+        .where(
+            Post.author_id == bindparam("p_member"),
+            Post.needs_approval.is_(False),
+            Post.deleted_at.is_(None),
         )
-    ).scalar_one()
-    return int(approved) < settings.approve_first_posts
+        .limit(bindparam("p_enough", type_=Integer))
+        .subquery()
+    )
+    return select(func.count()).select_from(approved)
 
 
 async def screen_post(

@@ -185,19 +185,36 @@ class Target:
     kind: str
 
 
+def _unread_value() -> Any:
+    """A member's unread count moved by the parameter ``p_delta``, never below 0."""
+    value = cast(Table, Member.__table__).c.unread_notifications + bindparam(
+        "p_delta", type_=Integer
+    )
+    return case((value > 0, value), else_=0)
+
+
 def _unread_update(_insert: Any) -> Any:
     members = cast(Table, Member.__table__)
-    value = members.c.unread_notifications + bindparam("p_delta", type_=Integer)
     return (
         update(members)
         .where(members.c.id == bindparam("p_member"))
-        .values(unread_notifications=case((value > 0, value), else_=0))
+        .values(unread_notifications=_unread_value())
         .returning(members.c.unread_notifications)
     )
 
 
+def _unread_update_many(_insert: Any) -> Any:
+    members = cast(Table, Member.__table__)
+    return (
+        update(members)
+        .where(in_ids(members.c.id, "p_ids"))
+        .values(unread_notifications=_unread_value())
+        .returning(members.c.id, members.c.unread_notifications)
+    )
+
+
 async def _bump_unread(session: AsyncSession, member_id: int, delta: int) -> int:
-    """:func:`_bump_unread_many` for one member (a statement built once)."""
+    """:func:`_bump_unread_many` for one member."""
     count = (
         await run_prebuilt(
             session,
@@ -214,7 +231,7 @@ async def _bump_unread(session: AsyncSession, member_id: int, delta: int) -> int
 
 async def _bump_unread_many(session: AsyncSession, deltas: Counter[int]) -> dict[int, int]:
     """Add to members' unread counts (never below 0; ``deltas``: member id -> change), one
-    statement per distinct change; returns each member's new count.
+    statement per distinct change, built once; returns each member's new count.
 
     The member objects already in the session get their new count by key. Letting SQLAlchemy
     synchronise them ("evaluate") would test every object in the session against the WHERE
@@ -223,17 +240,14 @@ async def _bump_unread_many(session: AsyncSession, deltas: Counter[int]) -> dict
     by_delta: dict[int, list[int]] = {}
     for member_id, delta in deltas.items():
         by_delta.setdefault(delta, []).append(member_id)
-    for member_ids in by_delta.values():
-        member_ids.sort()  # rows are locked in id order on PostgreSQL
     counts: dict[int, int] = {}
     for delta, member_ids in by_delta.items():
-        value = Member.unread_notifications + delta
-        rows = await session.execute(
-            update(Member)
-            .where(Member.id.in_(member_ids))
-            .values(unread_notifications=case((value > 0, value), else_=0))
-            .returning(Member.id, Member.unread_notifications),
-            execution_options={"synchronize_session": False},
+        member_ids.sort()  # rows are locked in id order on PostgreSQL
+        rows = await run_prebuilt(
+            session,
+            "notifications.unread_many",
+            _unread_update_many,
+            {"p_ids": member_ids, "p_delta": delta},
         )
         counts.update({int(member_id): int(count) for member_id, count in rows.all()})
     for member_id, count in counts.items():

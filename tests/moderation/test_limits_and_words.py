@@ -118,6 +118,14 @@ async def test_word_list_blocks_holds_and_replaces_japanese(database, staff, for
     assert approved.status_code == 200
     assert approved.json()["awaiting_approval"] is False
     assert (await reader.get(f"/api/v1/topics/{held_id}")).status_code == 200
+    # A held reply answers its author with the post as they see it; nobody else sees it yet.
+    held_reply = await _reply(writer, held_id, "副業の話です")
+    assert held_reply.status_code == 201
+    reply = held_reply.json()
+    assert (reply["topic_id"], reply["number"], reply["source"]) == (held_id, 2, "副業の話です")
+    assert "副業の話です" in reply["cooked"]
+    assert (await reader.get(f"/api/v1/posts/{reply['id']}")).status_code == 404
+    assert (await writer.get(f"/api/v1/posts/{reply['id']}")).json()["id"] == reply["id"]
     words = (await admin.get("/api/v1/admin/words")).json()
     assert [w["pattern"] for w in words] == ["死ね", "副業", "ばか", "バカ"]
     removed = await admin.send_json("DELETE", f"/api/v1/admin/words/{words[0]['id']}")
