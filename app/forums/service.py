@@ -303,6 +303,23 @@ async def create_topic(session: AsyncSession, viewer: Member, data: TopicIn) -> 
     return topic, post
 
 
+def _topic_replied(_insert: Any) -> Any:
+    """A topic's counters and last post moved by a new reply; its new post count is the
+    reply's number."""
+    table = cast(Table, Topic.__table__)
+    return (
+        update(table)
+        .where(table.c.id == bindparam("p_id"))
+        .values(
+            post_count=table.c.post_count + 1,
+            reply_count=table.c.reply_count + 1,
+            last_posted_at=bindparam("p_at", type_=table.c.last_posted_at.type),
+            last_poster_id=bindparam("p_poster"),
+        )
+        .returning(table.c.post_count, table.c.reply_count)
+    )
+
+
 async def create_reply(
     session: AsyncSession, viewer: Member, topic_id: int, data: ReplyIn
 ) -> tuple[Post, queries.TopicContext]:
@@ -327,19 +344,25 @@ async def create_reply(
             )
     cooked, mentioned = await _cook(session, viewer, data.body, category)
     now = clock.now()
-    number = (
-        await session.execute(
-            update(Topic)
-            .where(Topic.id == topic.id)
-            .values(
-                post_count=Topic.post_count + 1,
-                reply_count=Topic.reply_count + 1,
-                last_posted_at=now,
-                last_poster_id=viewer.id,
-            )
-            .returning(Topic.post_count)
+    number, replies = (
+        await run_prebuilt(
+            session,
+            "forums.topic_replied",
+            _topic_replied,
+            {"p_id": topic.id, "p_at": now, "p_poster": viewer.id},
         )
-    ).scalar_one()
+    ).one()
+    sync_loaded(
+        session,
+        Topic,
+        topic.id,
+        {
+            "post_count": number,
+            "reply_count": replies,
+            "last_posted_at": now,
+            "last_poster_id": viewer.id,
+        },
+    )
     post = Post(
         topic_id=topic.id,
         author_id=viewer.id,
