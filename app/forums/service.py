@@ -675,6 +675,30 @@ async def unlike_post(session: AsyncSession, viewer: Member, post_id: int) -> tu
 # --- accepted answers (used by Q&A and by removals) -------------------------------------------
 
 
+def _accepted_query(_insert: Any) -> Any:
+    """A question's accepted answer, its row locked."""
+    topics = cast(Table, Topic.__table__)
+    return (
+        select(topics.c.accepted_post_id)
+        .where(topics.c.id == bindparam("p_topic"))
+        .with_for_update()
+    )
+
+
+def _post_author_query(_insert: Any) -> Any:
+    posts = cast(Table, Post.__table__)
+    return select(posts.c.author_id).where(posts.c.id == bindparam("p_post"))
+
+
+def _accept_update(_insert: Any) -> Any:
+    topics = cast(Table, Topic.__table__)
+    return (
+        update(topics)
+        .where(topics.c.id == bindparam("p_topic"))
+        .values(accepted_post_id=bindparam("p_post"))
+    )
+
+
 async def set_accepted(
     session: AsyncSession, viewer: Member, topic: Topic, post: Post | None
 ) -> None:
@@ -683,15 +707,23 @@ async def set_accepted(
     # was loaded. Then every member the switch concerns, in id order, before recording
     # anything: an unaccept and an accept concern different answerers, and taking them one
     # activity at a time deadlocked against an asker switching the other way (PostgreSQL).
-    previous = await session.scalar(
-        select(Topic.accepted_post_id).where(Topic.id == topic.id).with_for_update()
-    )
+    # Statements built once: an answer accepted cost a tenth more with them built each time
+    # (bench/ANALYSIS.md, session 34).
+    rows = await read_prebuilt(session, "forums.accepted", _accepted_query, {"p_topic": topic.id})
+    previous = rows[0][0] if rows else None
     set_committed_value(topic, "accepted_post_id", previous)
-    if previous == (post.id if post else None):
+    chosen = post.id if post else None
+    if previous == chosen:
         return
     previous_author = None
     if previous is not None:
-        previous_author = await session.scalar(select(Post.author_id).where(Post.id == previous))
+        # Read once the question's row is locked, in a statement of its own: joined to the
+        # locking read, PostgreSQL would re-check a choice changed meanwhile against the
+        # answer it had joined before waiting, not the new one.
+        authors = await read_prebuilt(
+            session, "forums.post_author", _post_author_query, {"p_post": previous}
+        )
+        previous_author = authors[0][0] if authors else None
     await activity.lock_members(
         session, viewer.id, previous_author, post.author_id if post else None
     )
@@ -704,8 +736,10 @@ async def set_accepted(
             subject=("post", previous),
             data={"topic_id": topic.id, "asker_id": topic.author_id},
         )
-    topic.accepted_post_id = post.id if post else None
-    await session.flush()
+    await run_prebuilt(
+        session, "forums.accept", _accept_update, {"p_topic": topic.id, "p_post": chosen}
+    )
+    set_committed_value(topic, "accepted_post_id", chosen)
     if post is not None:
         await activity.record(
             session,
