@@ -29,10 +29,12 @@ from app.activity.service import subscribe
 
 def install_listeners() -> None:
     from app.analytics import community, rollups
+    from app.forums import counters
     from app.integrations import webhooks
     from app.notifications import service as notifications
     from app.points import service as points
 
+    counters.install()  # category rows before community rows at every commit
     community.install()
     subscribe(points.on_activity)
     subscribe(rollups.on_activity)

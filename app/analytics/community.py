@@ -22,9 +22,15 @@ from typing import Any
 
 from sqlalchemy import bindparam, delete, event
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.orm import Session
 
-from app.kit.sql import execute_prebuilt_sync, insert, prebuilt
+from app.kit.sql import (
+    execute_prebuilt_sync,
+    insert,
+    prebuilt,
+    take_transaction_state,
+    transaction_state,
+)
 from app.models import AnalyticsActive, AnalyticsActiveReturn, AnalyticsDaily
 
 _KEY = "community_rollups"
@@ -44,14 +50,7 @@ class Tally:
 
 def tally(session: AsyncSession) -> Tally:
     """This transaction's tally (a new one when the transaction is new)."""
-    sync_session = session.sync_session
-    root = sync_session.get_transaction()
-    kept: tuple[SessionTransaction | None, Tally] | None = sync_session.info.get(_KEY)
-    if kept is not None and kept[0] is root:
-        return kept[1]
-    fresh = Tally()
-    sync_session.info[_KEY] = (root, fresh)
-    return fresh
+    return transaction_state(session, _KEY, Tally)
 
 
 def _daily_upsert(insert_: Any) -> Any:
@@ -139,11 +138,8 @@ def _write_tally(session: Session) -> None:
     """``before_commit``: write the transaction's tally, last, in table and key order. (Also
     called when a savepoint is released: the tally so far is written inside it, and what
     follows goes into a new one.)"""
-    kept: tuple[SessionTransaction | None, Tally] | None = session.info.pop(_KEY, None)
-    if kept is None or kept[0] is not session.get_transaction():
-        return  # none, or left by a transaction that rolled back
-    counts = kept[1]
-    if not (counts.daily or counts.active or counts.returns):
+    counts: Tally | None = take_transaction_state(session, _KEY)
+    if counts is None or not (counts.daily or counts.active or counts.returns):
         return
     # Everything else first: its row locks are taken before any community row's, so no
     # transaction waits for a member's row while holding a community row.

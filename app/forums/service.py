@@ -20,7 +20,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from app.activity import service as activity
 from app.activity import verbs
 from app.db import after_commit, get_database
-from app.forums import markdown, policy, queries
+from app.forums import counters, markdown, policy, queries
 from app.forums.schemas import CategoryIn, PostEditIn, ReplyIn, TopicIn, TopicModerationIn
 from app.kit import clock
 from app.kit.errors import Conflict, Forbidden, Invalid, NotFound
@@ -285,7 +285,7 @@ async def create_topic(session: AsyncSession, viewer: Member, data: TopicIn) -> 
     await session.flush()
     if data.tags:
         await _set_tags(session, topic.id, data.tags)
-    await _bump(session, Category, category.id, topic_count=1, post_count=1)
+    counters.count(session, category.id, topics=1, posts=1)
     await index_post(session, post.id, topic.title, cooked.plain)
     await activity.record(
         session,
@@ -376,7 +376,7 @@ async def create_reply(
     )
     session.add(post)
     await session.flush()
-    await _bump(session, Category, category.id, post_count=1)
+    counters.count(session, category.id, posts=1)
     await index_post(session, post.id, "", cooked.plain)
     await activity.record(
         session,
@@ -469,11 +469,11 @@ async def remove_post(
     if post.number == 1:
         topic.deleted_at = now
         await session.flush()
-        await _bump(session, Category, topic.category_id, topic_count=-1, post_count=-1)
+        counters.count(session, topic.category_id, topics=-1, posts=-1)
     else:
         await session.flush()
         await _bump(session, Topic, topic.id, reply_count=-1)
-        await _bump(session, Category, topic.category_id, post_count=-1)
+        counters.count(session, topic.category_id, posts=-1)
         await _refresh_last_post(session, topic.id)
     await unindex_post(session, post.id)
     if topic.accepted_post_id == post.id:
@@ -508,11 +508,11 @@ async def restore_post(
     if post.number == 1:
         topic.deleted_at = None
         await session.flush()
-        await _bump(session, Category, topic.category_id, topic_count=1, post_count=1)
+        counters.count(session, topic.category_id, topics=1, posts=1)
     else:
         await session.flush()
         await _bump(session, Topic, topic.id, reply_count=1)
-        await _bump(session, Category, topic.category_id, post_count=1)
+        counters.count(session, topic.category_id, posts=1)
         await _refresh_last_post(session, topic.id)
     await index_post(session, post.id, topic.title if post.number == 1 else "", post.plain)
     await activity.record(
@@ -550,8 +550,8 @@ async def moderate_topic(
                 field="category_id",
             )
         posts = topic.reply_count + 1
-        await _bump(session, Category, topic.category_id, topic_count=-1, post_count=-posts)
-        await _bump(session, Category, target.id, topic_count=1, post_count=posts)
+        counters.count(session, topic.category_id, topics=-1, posts=-posts)
+        counters.count(session, target.id, topics=1, posts=posts)
         topic.category_id = target.id
         context.category = target
     await session.flush()

@@ -708,6 +708,29 @@ def _raise_as_sqlalchemy(sync: Any, adapted: Any, error: Exception, sql: str, ar
         sync._handle_dbapi_exception(translated, sql, args, None, None)
 
 
+def transaction_state(session: AsyncSession, key: str, make: Callable[[], T]) -> T:
+    """What the session's current transaction keeps under ``key`` (see
+    :func:`take_transaction_state`): made by ``make`` when the transaction is new, so what a
+    transaction that rolled back left is never used."""
+    sync_session = session.sync_session
+    root = sync_session.get_transaction()
+    kept: tuple[Any, T] | None = sync_session.info.get(key)
+    if kept is not None and kept[0] is root:
+        return kept[1]
+    fresh = make()
+    sync_session.info[key] = (root, fresh)
+    return fresh
+
+
+def take_transaction_state(session: Session, key: str) -> Any | None:
+    """In a ``before_commit`` listener: what the committing transaction kept under ``key``
+    (None if nothing, or only what an earlier transaction left), no longer kept."""
+    kept: tuple[Any, Any] | None = session.info.pop(key, None)
+    if kept is None or kept[0] is not session.get_transaction():
+        return None
+    return kept[1]
+
+
 def sync_loaded(session: AsyncSession, model: Any, row_id: Any, values: Mapping[str, Any]) -> None:
     """A row changed under the session (by :func:`run_prebuilt`): if the session holds that
     row's object, it shows the new values, as they are now committed-to-be."""

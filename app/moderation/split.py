@@ -10,6 +10,7 @@ from __future__ import annotations
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.forums import counters
 from app.forums import service as forums
 from app.kit.errors import Invalid
 from app.kit.i18n import gettext as _
@@ -100,23 +101,8 @@ async def split_topic(
         .values(last_poster_id=latest.author_id, last_posted_at=latest.created_at)
     )
     moved = len(posts)
-    if category.id != topic.category_id:
-        await session.execute(
-            update(Category)
-            .where(Category.id == topic.category_id)
-            .values(post_count=Category.post_count - moved)
-        )
-        await session.execute(
-            update(Category)
-            .where(Category.id == category.id)
-            .values(post_count=Category.post_count + moved, topic_count=Category.topic_count + 1)
-        )
-    else:
-        await session.execute(
-            update(Category)
-            .where(Category.id == category.id)
-            .values(topic_count=Category.topic_count + 1)
-        )
+    counters.count(session, topic.category_id, posts=-moved)
+    counters.count(session, category.id, topics=1, posts=moved)
     await session.refresh(topic)
     old_title = topic.title
     await topics.record(

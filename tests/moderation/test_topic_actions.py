@@ -102,6 +102,8 @@ async def test_split_replies_into_a_new_topic(database, member_factory, staff, f
     assert [tuple(row) for row in moved] == [(off1.id, 1), (off2.id, 2)]
     assert new_topic.reply_count == 1
     assert old_topic.reply_count == 1
+    refreshed = await forum.get(Category, category.id)
+    assert (refreshed.topic_count, refreshed.post_count) == (2, 4)
     member_client, _ = await staff(Role.member)
     shown = (await member_client.get(f"/api/v1/topics/{new_id}")).json()
     assert [p["id"] for p in shown["posts"]] == [off1.id, off2.id]
