@@ -1041,7 +1041,7 @@ async def _one_post(
 async def post_view(
     session: AsyncSession, viewer: Member | None, post: Post, topic: Topic
 ) -> PostView:
-    """A post the viewer is known to see (its author, just after writing it)."""
+    """A post of ``topic`` as the viewer sees it (404 if they may not)."""
     view = await _one_post(session, viewer, topic, post.id)
     if view is None:
         raise NotFound()

@@ -707,8 +707,7 @@ async def set_accepted(
     # was loaded. Then every member the switch concerns, in id order, before recording
     # anything: an unaccept and an accept concern different answerers, and taking them one
     # activity at a time deadlocked against an asker switching the other way (PostgreSQL).
-    # Statements built once: an answer accepted cost a tenth more with them built each time
-    # (bench/ANALYSIS.md, session 34).
+    # Statements built once, as a like's are (bench/ANALYSIS.md, session 34).
     rows = await read_prebuilt(session, "forums.accepted", _accepted_query, {"p_topic": topic.id})
     previous = rows[0][0] if rows else None
     set_committed_value(topic, "accepted_post_id", previous)

@@ -221,8 +221,8 @@ async def on_activity(session: AsyncSession, activity: Activity) -> None:
     event = EVENT_FOR_VERB.get(activity.verb)
     if event is None:
         return
-    # Two columns by a statement built once: most communities have no webhook, and loading
-    # the active ones as objects cost a reply 0.8 ms (bench/ANALYSIS.md, session 34).
+    # Asked at every reply and accepted answer, and most communities have no webhook: two
+    # columns by a statement built once, not the rows as objects by one built each time.
     hooks = await read_prebuilt(session, "webhooks.active", _active_hooks_query, {})
     targets = [hook_id for hook_id, events in hooks if event in events.split()]
     if not targets:

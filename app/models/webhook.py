@@ -23,7 +23,3 @@ class Webhook(IdMixin, Base):
         BigIntId, ForeignKey("members.id", ondelete="SET NULL")
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-    @property
-    def event_set(self) -> frozenset[str]:
-        return frozenset(self.events.split())
