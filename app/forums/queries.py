@@ -1027,7 +1027,9 @@ def _one_post_statement(kind: str, question: bool) -> Any:
 
 async def _one_post(
     session: AsyncSession, viewer: Member | None, topic: Topic, post_id: int
-) -> PostView | None:
+) -> PostView:
+    """One post of ``topic`` as ``viewer`` may see it; what they may not see (awaiting
+    approval, hidden, another topic's) answers 404."""
     shape = (_viewer_kind(viewer), topic.is_question)
     params: dict[str, Any] = {"topic_id": topic.id, "post_id": post_id}
     if viewer is not None:
@@ -1035,28 +1037,24 @@ async def _one_post(
     rows, convert = await _stored_rows(
         session, ("forums.post", *shape), _one_post_statement(*shape), params
     )
-    return _post_view(convert(rows[0]), topic.accepted_post_id) if rows else None
+    if not rows:
+        raise NotFound()
+    return _post_view(convert(rows[0]), topic.accepted_post_id)
 
 
 async def post_view(
     session: AsyncSession, viewer: Member | None, post: Post, topic: Topic
 ) -> PostView:
-    """A post of ``topic`` as the viewer sees it (404 if they may not)."""
-    view = await _one_post(session, viewer, topic, post.id)
-    if view is None:
-        raise NotFound()
-    return view
+    """A loaded post as the viewer sees it (404 if they may not)."""
+    return await _one_post(session, viewer, topic, post.id)
 
 
 async def post_in_topic(
     session: AsyncSession, viewer: Member | None, context: TopicContext, post_id: int
 ) -> PostView:
-    """One post of a topic as ``viewer`` may see it (a live update fetches it); what they may
-    not see (awaiting approval, hidden, another topic's) answers 404."""
-    view = await _one_post(session, viewer, context.topic, post_id)
-    if view is None:
-        raise NotFound()
-    return view
+    """One post of a topic by its id, as a live update fetches it (404 if the viewer may not
+    see it)."""
+    return await _one_post(session, viewer, context.topic, post_id)
 
 
 async def quotable_source(session: AsyncSession, topic_id: int, post_id: int) -> str | None:
