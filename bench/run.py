@@ -48,6 +48,11 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 CONNECTIONS = 16
+# Members whose API tokens send the write loads, in turn. An established member may reply
+# once every 5 s (app.moderation.limits), so the pool caps the replies a load can send
+# without a 429 at WRITERS / 5 a second: 1,000 writers (sessions 1-34) allowed 200, which a
+# faster machine's 2 workers passed (234/s, 501 refused, session 35).
+WRITERS = 3000
 LOADERS = {"wrk": "wrk", "builtin": "built-in asyncio/httpx loader (wrk not installed)"}
 DEFAULT_PG_SERVER = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 REQUESTS_LUA = BENCH_DIR / "requests.lua"
@@ -1510,7 +1515,7 @@ def render_report(
         "- Anonymous pages send one fixed anonymous-visitor cookie (a returning browser), "
         '"new visitors" a browser name of its own in every request (each view is written); '
         '"signed in" uses a member session, the dashboard and the other operator pages an '
-        "operator session; writes use API bearer tokens of 1 000 members, each like a fresh "
+        f"operator session; writes use API bearer tokens of {WRITERS:,} members, each like a fresh "
         "(member, post) pair, and every "
         "writer has made the day's first visit before the loads (as a member loads a page "
         "before acting on it): "
@@ -1811,7 +1816,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 log("timing the full analytics recompute")
                 report.recompute_seconds, report.recompute = time_recompute(url)
                 log(f"  recompute: {report.recompute_seconds} s, {report.recompute}")
-            fixtures = asyncio.run(_fixtures(url, 1000))
+            fixtures = asyncio.run(_fixtures(url, WRITERS))
             report.pages = select_pages(build_pages(fixtures), args.pages, parser)
             for workers in [int(w) for w in str(args.workers).split(",")]:
                 report.runs.append(measure(report, url, workers, fixtures, args, loader, work))
