@@ -40,8 +40,8 @@ from app.kit.sql import (
     driver_rows,
     driver_rows_packed,
     execute_core,
+    page_limit,
     prebuilt,
-    written_limit,
 )
 from app.models import (
     AnswerVote,
@@ -462,7 +462,7 @@ def _topic_list_statement(
             )
         )
     ordered = query.order_by(*[column.desc() for column, _kind, _name in keys])
-    return ordered.limit(written_limit(limit + 1))
+    return ordered.limit(page_limit(limit + 1, sqlite=sqlite))
 
 
 # Where a topic-list row's author, last poster and read position begin.
