@@ -19,6 +19,9 @@ class Topic(IdMixin, Base):
         Index("ix_topics_activity", "last_posted_at", "id"),
         Index("ix_topics_created", "created_at", "id"),
         Index("ix_topics_author_id_created_at", "author_id", "created_at"),
+        # The "top" lists (most liked first): migration 0023.
+        Index("ix_topics_top", "like_count", "id"),
+        Index("ix_topics_category_top", "category_id", "like_count", "id"),
         Index(
             "ix_topics_title_trgm",
             "title",

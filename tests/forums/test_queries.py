@@ -154,6 +154,8 @@ _FULL_SCALE_STATISTICS = [
     ("topics", "ix_topics_category_activity", "20000 2000 1539 1 1"),
     ("topics", "ix_topics_author_id_created_at", "20000 3 1"),
     ("topics", "ix_topics_activity", "20000 1 1"),
+    ("topics", "ix_topics_top", "20000 26 1"),
+    ("topics", "ix_topics_category_top", "20000 2000 8 1"),
     ("members", "ix_members_created_at", "100000 1"),
     ("members", "sqlite_autoindex_members_1", "100000 1"),
     ("members", "sqlite_autoindex_members_2", "100000 1"),
@@ -163,7 +165,7 @@ _FULL_SCALE_STATISTICS = [
 
 @pytest.mark.parametrize(
     ("sort", "status"),
-    [("activity", None), ("newest", None), ("activity", "solved")],
+    [("activity", None), ("newest", None), ("activity", "solved"), ("top", None)],
 )
 def test_the_home_lists_walk_an_index_on_sqlite_at_full_scale(
     tmp_path: Any, sort: str, status: str | None
@@ -171,7 +173,8 @@ def test_the_home_lists_walk_an_index_on_sqlite_at_full_scale(
     """The home page's list (every category at once) reads topics along the index of its
     order and stops after a page. With its LIMIT written into the statement, SQLite read it
     category by category and sorted every topic it found: 57 ms a page at 20,000 topics
-    against about 1 ms (bench/ANALYSIS.md, session 35)."""
+    against about 1 ms; "top" (most liked) had no index in its order and sorted them all
+    (60 ms) until migration 0023 (bench/ANALYSIS.md, session 35)."""
     import sqlite3
 
     from sqlalchemy import create_engine
@@ -203,6 +206,6 @@ def test_the_home_lists_walk_an_index_on_sqlite_at_full_scale(
         plan = [row[3] for row in connection.execute(f"EXPLAIN QUERY PLAN {compiled}", args)]
     finally:
         connection.close()
-    index = "ix_topics_created" if sort == "newest" else "ix_topics_activity"
+    index = {"newest": "ix_topics_created", "top": "ix_topics_top"}.get(sort, "ix_topics_activity")
     assert plan[0] == f"SCAN topics USING INDEX {index}", plan
     assert "USE TEMP B-TREE FOR ORDER BY" not in plan
