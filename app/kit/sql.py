@@ -73,7 +73,7 @@ def insert(session: AsyncSession | Session, table: Any) -> Any:
     return sqlite.insert(table)
 
 
-def page_limit(count: int, *, sqlite: bool) -> Any:
+def page_limit(count: int, *, sqlite: bool) -> int | ColumnElement[int]:
     """The LIMIT of a list's statement built once per value of ``count`` (its page size).
 
     On PostgreSQL it is written into the statement's text. PostgreSQL plans a prepared
@@ -84,8 +84,8 @@ def page_limit(count: int, *, sqlite: bool) -> Any:
 
     On SQLite it stays a bound parameter: with the LIMIT written in, SQLite's planner read the
     home page's list category by category and sorted every topic it found (20,000 at full
-    scale, 57 ms) instead of walking the activity index and stopping after a page (about 1
-    ms; bench/ANALYSIS.md, session 35)."""
+    scale: 57 ms of a 60 ms page) instead of walking the activity index and stopping after a
+    page (the whole page 2 ms; bench/ANALYSIS.md, session 35)."""
     return count if sqlite else literal_column(str(int(count)), Integer)
 
 

@@ -172,8 +172,8 @@ def test_the_home_lists_walk_an_index_on_sqlite_at_full_scale(
 ) -> None:
     """The home page's list (every category at once) reads topics along the index of its
     order and stops after a page. With its LIMIT written into the statement, SQLite read it
-    category by category and sorted every topic it found: 57 ms a page at 20,000 topics
-    against about 1 ms; "top" (most liked) had no index in its order and sorted them all
+    category by category and sorted every topic it found: a 60 ms page at 20,000 topics
+    against 2 ms; "top" (most liked) had no index in its order and sorted them all
     (60 ms) until migration 0023 (bench/ANALYSIS.md, session 35)."""
     import sqlite3
 
