@@ -229,6 +229,29 @@ CATEGORIES = (
     ("questions", "Questions", "質問", "question"),
     ("support", "Support", "サポート", "question"),
 )
+# Tag names, most used first (word characters and hyphens, as the forum's own).
+TAGS = (
+    "new-release",
+    "初心者",
+    "limited-edition",
+    "イベント",
+    "review",
+    "firmware",
+    "限定",
+    "setup",
+    "photo",
+    "購入報告",
+    "shipping",
+    "osaka",
+    "tokyo",
+    "カスタマイズ",
+    "battery",
+    "accessories",
+    "コラボ",
+    "troubleshooting",
+    "spring",
+    "おすすめ",
+)
 JA_NAMES = (
     "さくら",
     "はると",
@@ -1272,6 +1295,8 @@ class Generator:
             ),
         )
 
+        await self._write_tags(n_topics, topic_id)
+
         def body(post_index: int) -> tuple[str, str, str]:
             author = post_author[post_index]
             source = ja_pool if locales[author - 1] == "ja" else en_pool
@@ -1350,6 +1375,26 @@ class Generator:
         self.summary.seconds = time.monotonic() - self.started
         self.log("done")
         return self.summary
+
+    async def _write_tags(self, n_topics: int, topic_id: Sequence[int]) -> None:
+        """Tags as a community uses them: a few on most topics, some tags far more common than
+        others (the first is on about a quarter of all topics), English and Japanese names. A
+        random stream of their own, so the rest of the data is the same with or without them."""
+        rng = random.Random(self.scale.seed + 1)
+        cumulative = list(accumulate(1 / (rank + 1) for rank in range(len(TAGS))))
+        topic_tags: list[Row] = []
+        counts = [0] * len(TAGS)
+        for index in range(n_topics):
+            chosen = {pick(rng, cumulative) for _ in range(rng.choice((0, 1, 1, 2, 2, 3)))}
+            for tag in sorted(chosen):
+                counts[tag] += 1
+                topic_tags.append((topic_id[index], tag + 1))
+        await self.put(
+            "tags",
+            ("id", "name", "topic_count"),
+            [(tag + 1, name, counts[tag]) for tag, name in enumerate(TAGS)],
+        )
+        await self.put("topic_tags", ("topic_id", "tag_id"), topic_tags)
 
     def _author(self, weights: Sequence[float], moment: float) -> int:
         """A skewed pick among members who had joined by ``moment``."""

@@ -41,6 +41,7 @@ from datetime import UTC, datetime, timedelta
 from hashlib import sha256
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = ROOT / "bench"
@@ -992,6 +993,8 @@ WRITES: list[tuple[str, str, str, str, Callable[[Fixtures, int], Iterator[Any]]]
 def build_pages(fixtures: Fixtures) -> list[Page]:
     """Every page and write path of the benchmark. Whether each exists in this version of the
     app is found out by asking the running server (see :func:`probe`)."""
+    from app.benchdata import TAGS
+
     anon = fixtures.anon_cookie
     pages = [
         Page("home", "home", route="/", path="/", cookie=anon),
@@ -1001,6 +1004,27 @@ def build_pages(fixtures: Fixtures) -> list[Page]:
             "topic list (category)",
             route="/c/{slug}",
             path=f"/c/{fixtures.category_slug}",
+            cookie=anon,
+        ),
+        Page(
+            "tag_list",
+            "topic list (tag)",
+            route="/tags/{name}",
+            path=f"/tags/{quote(TAGS[0])}",
+            cookie=anon,
+        ),
+        Page(
+            "top_year",
+            "top topics of the year",
+            route="/?sort=top&period=year",
+            path="/?sort=top&period=year",
+            cookie=anon,
+        ),
+        Page(
+            "unanswered",
+            "unanswered questions",
+            route="/?status=unanswered",
+            path="/?status=unanswered",
             cookie=anon,
         ),
         Page(
@@ -1380,6 +1404,16 @@ async def _consistency(url: str) -> list[str]:
             )
         ).scalar_one()
         checks.append(f"topics whose view counter differs from their visitors' views: {bad_views}")
+        # bench-data's tags (the harness writes none): the tag pages count on the counter.
+        bad_tags = (
+            await db.execute(
+                text(
+                    "SELECT count(*) FROM tags g WHERE g.topic_count != "
+                    "(SELECT count(*) FROM topic_tags tt WHERE tt.tag_id = g.id)"
+                )
+            )
+        ).scalar_one()
+        checks.append(f"tags whose topic count differs from their topics: {bad_tags}")
     await engine.dispose()
     return checks
 

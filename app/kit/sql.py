@@ -224,6 +224,36 @@ def _in_ids_postgresql(element: _InIds, compiler: Any, **kw: Any) -> str:
     return f"{column} = ANY({ids})"
 
 
+class _Unindexed(ColumnElement[Any]):
+    inherit_cache = True
+    _traverse_internals = [  # noqa: RUF012 (SQLAlchemy's declaration, a list)
+        ("column", InternalTraversal.dp_clauseelement),
+    ]
+
+    def __init__(self, column: Any) -> None:
+        self.column = column
+        self.type = column.type
+
+
+def unindexed(column: Any) -> Any:
+    """``column`` as a condition reads it, but so that no index of it serves the condition:
+    the planner then reads along another index (the one in the list's order) and tests the
+    condition on each row. For a condition most rows pass, which the planners cannot tell
+    from a bound value (a "top" list's long period)."""
+    return _Unindexed(column)
+
+
+@compiles(_Unindexed)
+def _unindexed_sqlite(element: _Unindexed, compiler: Any, **kw: Any) -> str:
+    # SQLite's unary plus: the same value, no longer the column for the planner.
+    return f"+{compiler.process(element.column, **kw)}"
+
+
+@compiles(_Unindexed, "postgresql")
+def _unindexed_postgresql(element: _Unindexed, compiler: Any, **kw: Any) -> str:
+    return str(compiler.process(element.column, **kw))
+
+
 async def driver_rows(
     session: AsyncSession,
     key: Hashable,

@@ -2,10 +2,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String
+from sqlalchemy import BigInteger, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, BigIntId, IdMixin, utcnow
+
+# A question nobody has answered yet (the partial indexes below).
+UNANSWERED_SQL = "kind = 'question' AND reply_count = 0"
 
 
 class Topic(IdMixin, Base):
@@ -22,6 +25,15 @@ class Topic(IdMixin, Base):
         # The "top" lists (most liked first): migration 0023.
         Index("ix_topics_top", "like_count", "id"),
         Index("ix_topics_category_top", "category_id", "like_count", "id"),
+        # The unanswered questions (a few among thousands of topics), in the home list's
+        # order: migration 0024. The condition is the topic lists' own (app.forums.queries).
+        Index(
+            "ix_topics_unanswered",
+            "last_posted_at",
+            "id",
+            sqlite_where=text(UNANSWERED_SQL),
+            postgresql_where=text(UNANSWERED_SQL),
+        ),
         Index(
             "ix_topics_title_trgm",
             "title",

@@ -67,6 +67,9 @@ def test_smoke_run_measures_every_page_and_writes_the_report(tmp_path: Path) -> 
     titles = {line.split(" | ")[0].lstrip("| ") for line in rows}
     for title in (
         "home",
+        "topic list (tag)",
+        "top topics of the year",
+        "unanswered questions",
         "topic page 1",
         "topic page 1 (new visitors)",
         "topic deep page",
@@ -87,6 +90,7 @@ def test_smoke_run_measures_every_page_and_writes_the_report(tmp_path: Path) -> 
     assert "like counter differs from their likes: 0" in text
     assert "unread count differs from their unread notifications: 0" in text
     assert "view counter differs from their visitors' views: 0" in text
+    assert "tags whose topic count differs from their topics: 0" in text
     # The write reference ran beside the write pages, without an error.
     assert re.search(r"Write reference \(.*\): \d+ requests/s, p50 [\d.]+ ms, errors 0;", text)
     # The likes marked their members' scores for the incremental refresh, and the server
