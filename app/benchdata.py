@@ -1378,7 +1378,7 @@ class Generator:
 
     async def _write_tags(self, n_topics: int, topic_id: Sequence[int]) -> None:
         """Tags as a community uses them: a few on most topics, some tags far more common than
-        others (the first is on about a quarter of all topics), English and Japanese names. A
+        others (the first is on about a third of all topics), English and Japanese names. A
         random stream of their own, so the rest of the data is the same with or without them."""
         rng = random.Random(self.scale.seed + 1)
         cumulative = list(accumulate(1 / (rank + 1) for rank in range(len(TAGS))))

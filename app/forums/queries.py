@@ -336,7 +336,7 @@ _COMMON_TAG, _RARE_TAG = "common", "rare"
 _RECENT, _LONG = "recent", "long"
 # From a month up, a "top" list's period is read along the "top" index rather than by date.
 LONG_PERIOD_DAYS = 30
-# The unanswered questions, as the partial indexes on them say (migration 0024).
+# The unanswered questions, as the partial index of them says (migration 0024).
 UNANSWERED = [
     Topic.kind == literal_column("'question'", Topic.kind.type),
     Topic.reply_count == literal_column("0", Integer),
@@ -530,8 +530,8 @@ def _topic_list_conditions(
     elif status == "unsolved":
         conditions += [Topic.kind == "question", Topic.accepted_post_id.is_(None)]
     elif status == "unanswered":
-        # Written as the partial indexes' own condition (ix_topics_unanswered...), so that
-        # both databases see they may read them.
+        # Written as the partial index's own condition (ix_topics_unanswered), so that both
+        # databases see they may read it.
         conditions += UNANSWERED
     since_value = bindparam("since", type_=Topic.created_at.type)
     if since == _RECENT:

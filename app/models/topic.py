@@ -7,7 +7,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, BigIntId, IdMixin, utcnow
 
-# A question nobody has answered yet (the partial indexes below).
+# A question nobody has answered yet (the partial index below).
 UNANSWERED_SQL = "kind = 'question' AND reply_count = 0"
 
 
