@@ -77,6 +77,10 @@ NOTIFICATION_COLUMNS = (
     "digested_at",
 )
 SPAN_DAYS = 730
+# The questions with no reply yet: this share of the last week's, this share of older ones.
+UNANSWERED_RECENT_DAYS = 7
+UNANSWERED_RECENT = 0.4
+UNANSWERED_OLDER = 0.03
 ALL_TIME = date(1970, 1, 1)  # the "all" period's start, as app.points keeps it
 BENCH_EMAIL_DOMAIN = "bench.kizuna.test"
 
@@ -114,6 +118,7 @@ class Summary:
     seconds: float = 0.0
     deep_topic_id: int = 0
     question_topic_id: int = 0
+    unanswered: int = 0
     skipped: list[str] = field(default_factory=list)
 
 
@@ -673,7 +678,17 @@ class Generator:
             if donor != deep and replies_per_topic[donor] > 0:
                 replies_per_topic[donor] -= 1
                 replies_per_topic[deep] += 1
-        self.log(f"planned {n_topics:,} topics and {n_replies:,} replies")
+        unanswered = self._unanswered(topic_time, topic_kind, deep)
+        self._move_replies(replies_per_topic, cumulative_topics, unanswered)
+        self.summary.unanswered = sum(
+            1
+            for kind, replies in zip(topic_kind, replies_per_topic, strict=True)
+            if kind == "question" and not replies
+        )
+        self.log(
+            f"planned {n_topics:,} topics ({self.summary.unanswered:,} questions not answered "
+            f"yet) and {n_replies:,} replies"
+        )
 
         events: list[tuple[float, int, int]] = []  # (time, topic index, author); number 1 first
         for index in range(n_topics):
@@ -1395,6 +1410,45 @@ class Generator:
             [(tag + 1, name, counts[tag]) for tag, name in enumerate(TAGS)],
         )
         await self.put("topic_tags", ("topic_id", "tag_id"), topic_tags)
+
+    def _unanswered(
+        self, topic_time: Sequence[float], topic_kind: Sequence[str], deep: int
+    ) -> set[int]:
+        """The questions nobody has answered yet, as a community has them: the newest
+        question, some :data:`UNANSWERED_RECENT` of a recent week's (not answered *yet*) and
+        :data:`UNANSWERED_OLDER` of the older ones (never answered). A random stream of their
+        own (the seed + 2), as the tags'."""
+        rng = random.Random(self.scale.seed + 2)
+        recent = self.end - UNANSWERED_RECENT_DAYS * 86400
+        questions = [index for index, kind in enumerate(topic_kind) if kind == "question"]
+        chosen = {
+            index
+            for index in questions
+            if rng.random()
+            < (UNANSWERED_RECENT if topic_time[index] >= recent else UNANSWERED_OLDER)
+        }
+        if questions:
+            chosen.add(questions[-1])
+        chosen.discard(deep)
+        return chosen
+
+    def _move_replies(
+        self, replies_per_topic: list[int], cumulative: Sequence[float], unanswered: set[int]
+    ) -> None:
+        """Give the replies planned for ``unanswered`` topics to others, chosen as the rest
+        were (by popularity), so that the number of posts stays the scale's."""
+        rng = random.Random(self.scale.seed + 2)
+        moved = 0
+        for index in unanswered:
+            moved += replies_per_topic[index]
+            replies_per_topic[index] = 0
+        if len(unanswered) >= len(replies_per_topic):
+            return
+        while moved:
+            target = pick(rng, cumulative)
+            if target not in unanswered:
+                replies_per_topic[target] += 1
+                moved -= 1
 
     def _author(self, weights: Sequence[float], moment: float) -> int:
         """A skewed pick among members who had joined by ``moment``."""

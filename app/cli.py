@@ -115,6 +115,7 @@ def cmd_bench_data(args: argparse.Namespace) -> int:
     for note in summary.skipped:
         print(f"skipped: {note}")
     print(f"deep topic: /t/{summary.deep_topic_id}  question: /t/{summary.question_topic_id}")
+    print(f"questions not answered yet: {summary.unanswered:,}")
     print(f"finished in {summary.seconds:.0f} s")
     return 0
 
