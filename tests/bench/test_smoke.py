@@ -98,6 +98,29 @@ def test_smoke_run_measures_every_page_and_writes_the_report(tmp_path: Path) -> 
     assert re.search(r"- write: like \(with points\): \d+, none [\d.]+ s later", text)
     # Every writer made today's first visit before the write loads, and it was timed.
     assert re.search(r"Writers' first visits of the day.*: (\d+) of \1 answered in [\d.]+ s", text)
+    # A PostgreSQL server without autovacuum is vacuumed in its place before the measurements
+    # (the smoke run has one configuration), and the report says so; one with it, or SQLite,
+    # is left alone.
+    vacuumed = re.findall(r"Autovacuum is off on this PostgreSQL server: .* \(([\d.]+) s\)", text)
+    expected = 1 if server.startswith("postgresql") and _autovacuum(server) == "off" else 0
+    assert len(vacuumed) == expected, text
+
+
+def _autovacuum(server: str) -> str:
+    import asyncio
+
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    async def show() -> str:
+        dsn = make_url(server).set(drivername="postgresql").render_as_string(hide_password=False)
+        connection = await asyncpg.connect(dsn)
+        try:
+            return str(await connection.fetchval("SHOW autovacuum"))
+        finally:
+            await connection.close()
+
+    return asyncio.run(show())
 
 
 def test_builtin_loader_and_wrk_parser(tmp_path: Path) -> None:
