@@ -594,15 +594,18 @@ async def _create_all(url: str) -> None:
     await engine.dispose()
 
 
-async def _pg_admin(server_url: str, statements: Sequence[str]) -> list[Any]:
+async def _pg_admin(
+    server_url: str, statements: Sequence[str], *, database: str | None = "postgres"
+) -> list[Any]:
+    """Each statement's rows, run in turn on one connection to ``database`` (None: the one
+    the URL names) of the server."""
     import asyncpg
     from sqlalchemy.engine import make_url
 
-    dsn = (
-        make_url(server_url)
-        .set(drivername="postgresql", database="postgres")
-        .render_as_string(hide_password=False)
-    )
+    url = make_url(server_url).set(drivername="postgresql")
+    if database is not None:
+        url = url.set(database=database)
+    dsn = url.render_as_string(hide_password=False)
     connection = await asyncpg.connect(dsn)
     try:
         return [await connection.fetch(statement) for statement in statements]
@@ -694,19 +697,12 @@ async def _vacuum_if_autovacuum_is_off(url: str) -> float | None:
     alone: the scores page took 288 ms at full scale before and 181 ms after (session 37)."""
     if not url.startswith("postgresql"):
         return None
-    import asyncpg
-    from sqlalchemy.engine import make_url
-
-    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-    connection = await asyncpg.connect(dsn)
-    try:
-        if await connection.fetchval("SHOW autovacuum") == "on":
-            return None
-        started = time.perf_counter()
-        await connection.execute("VACUUM (ANALYZE)")
-        return time.perf_counter() - started
-    finally:
-        await connection.close()
+    [[(autovacuum,)]] = await _pg_admin(url, ["SHOW autovacuum"], database=None)
+    if autovacuum == "on":
+        return None
+    started = time.perf_counter()
+    await _pg_admin(url, ["VACUUM (ANALYZE)"], database=None)
+    return time.perf_counter() - started
 
 
 def drop_pg_database(args: argparse.Namespace, url: str) -> None:
