@@ -50,6 +50,10 @@ class Settings(BaseSettings):
     # How long a serving process may show the rank ladder (names, colours, badges) it read
     # before reading it again; an edit shows at once in the process that saved it. 0: every page.
     ranks_cache_seconds: float = Field(default=5.0, ge=0, le=300)
+    # How long the batch that refreshes the scores of members an activity concerns (reach,
+    # RFM, decile, ambassador detection) waits after a commit, gathering the commits that
+    # come meanwhile. 0: right after each commit, before the request's task ends.
+    score_refresh_delay_seconds: float = Field(default=0.2, ge=0, le=60)
 
     @field_validator("community_timezone")
     @classmethod

@@ -1,7 +1,7 @@
 """Work that happens because time passed, not because somebody asked: a scheduled campaign
 opens at its start and closes at its end (telling its audience), a survey made ahead is
 announced on its opening day, and members whose analytics scores are marked dirty are
-refreshed (app.analytics.service.refresh_pending; normally done right after each commit).
+refreshed (app.analytics.service.refresh_pending; normally done shortly after each commit).
 
 Each serving process runs :class:`Ticker`, which does one :func:`tick` every
 ``KIZUNA_SCHEDULER_SECONDS``. Several processes may tick at once: every step locks the rows it

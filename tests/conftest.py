@@ -79,6 +79,9 @@ def settings(database_url: str, data_dir: Path) -> Iterator[Settings]:
         # Tests edit ranks straight in the database too; pages read the ladder every time
         # (tests/points/test_ladder_cache.py turns the cache on).
         "KIZUNA_RANKS_CACHE_SECONDS": "0",
+        # Each write request's score batch runs before the request's task ends, so a test
+        # reads refreshed scores after it (tests/analytics/test_score_batch.py gathers them).
+        "KIZUNA_SCORE_REFRESH_DELAY_SECONDS": "0",
     }
     saved = {key: os.environ.get(key) for key in values}
     os.environ.update(values)

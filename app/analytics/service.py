@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import logging
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -43,6 +44,7 @@ from app.activity import verbs
 from app.analytics import advocates, ambassadors, metrics, policy, ranking
 from app.analytics.ambassadors import Criteria, Facts
 from app.analytics.rollups import TOUCHED_BY_ACTOR
+from app.config import get_settings
 from app.db import Database, after_commit
 from app.kit import clock
 from app.kit.sql import (
@@ -62,6 +64,7 @@ from app.models import (
     NpsResponse,
 )
 
+logger = logging.getLogger(__name__)
 Score = AnalyticsMemberScore
 Daily = AnalyticsMemberDaily
 SKIPPED_VERBS = frozenset(
@@ -157,7 +160,7 @@ async def _add_heat(
 async def follow_activity(session: AsyncSession, activity: Any) -> None:
     """Follow an activity in the scores of the members it concerns (same transaction, one
     statement): their engagement and last active day at once; the rest (reach, RFM, decile,
-    advocate type, ambassador detection) right after the commit (:func:`refresh_dirty`)."""
+    advocate type, ambassador detection) shortly after the commit (:func:`refresh_dirty`)."""
     if activity.verb in SKIPPED_VERBS:
         return
     criteria = await ambassadors.load_criteria(session)
@@ -183,7 +186,9 @@ async def follow_activity(session: AsyncSession, activity: Any) -> None:
 # Members per batch transaction.
 REFRESH_BATCH = 500
 _REFRESH_KEY = "analytics_refresh_queued"
-# Per database (engine URL) in this process: a batch is running; another was asked meanwhile.
+# Per database (engine URL) in this process: a batch is waiting for the commits to gather; a
+# batch is running; another was asked meanwhile.
+_gathering: set[str] = set()
 _refreshing: set[str] = set()
 _asked_again: set[str] = set()
 _background: set[asyncio.Task[int]] = set()
@@ -201,17 +206,54 @@ def _refresh_after_commit(session: AsyncSession) -> None:
             database = get_database()
         except RuntimeError:
             return  # a command-line job without the app's database: the next tick does it
-        await refresh_pending(database)
+        delay = get_settings().score_refresh_delay_seconds
+        if delay > 0:
+            _refresh_soon(database, delay)
+        else:
+            await refresh_pending(database)
 
     after_commit(session, refresh)
 
 
+def _refresh_soon(database: Database, delay: float) -> None:
+    """Refresh the dirty members ``delay`` seconds from now, in the background, unless a
+    refresh is already waiting: the commits that mark members meanwhile are served by that
+    one batch. Under a stream of likes a batch right after each commit served 14 of them,
+    and each batch pays for two transactions, a turn among the writers and its reads of the
+    settings; waiting 0.2 s, one served 92 (bench/ANALYSIS.md, session 38). A member's figures
+    wait that much longer. Nothing is lost if the process stops meanwhile: the marks are in
+    the database, and the scheduler's tick refreshes what is left."""
+    key = database_key(database.engine.sync_engine)
+    if key in _gathering:
+        return
+    _gathering.add(key)
+
+    async def later() -> int:
+        try:
+            await asyncio.sleep(delay)
+        finally:
+            _gathering.discard(key)
+        try:
+            return await refresh_pending(database)
+        except Exception:
+            logger.exception("refreshing the scores after a commit failed; the next tick retries")
+            return 0
+
+    _keep(asyncio.get_running_loop().create_task(later()))
+
+
+def _keep(task: asyncio.Task[int]) -> None:
+    """Hold a background task until it ends (the loop keeps only a weak reference)."""
+    _background.add(task)
+    task.add_done_callback(_background.discard)
+
+
 async def refresh_pending(database: Database) -> int:
     """Refresh every dirty member, in batches of :data:`REFRESH_BATCH`; returns how many were
-    refreshed. Called after each commit that marked members dirty and by the scheduler's
-    tick. One batch at a time per process: asked while one runs, it returns at once and
-    another pass follows the running one (so a burst of activity costs a few batches, not one
-    transaction per activity)."""
+    refreshed. Called after the commits that marked members dirty (see
+    :func:`_refresh_soon`) and by the scheduler's tick. One batch at a time per process:
+    asked while one runs, it returns at once and another pass follows the running one (so a
+    burst of activity costs a few batches, not one transaction per activity)."""
     key = database_key(database.engine.sync_engine)
     if key in _refreshing:
         _asked_again.add(key)
@@ -229,9 +271,7 @@ async def refresh_pending(database: Database) -> int:
         _refreshing.discard(key)
     if key in _asked_again:
         _asked_again.discard(key)
-        task = asyncio.get_running_loop().create_task(refresh_pending(database))
-        _background.add(task)
-        task.add_done_callback(_background.discard)
+        _keep(asyncio.get_running_loop().create_task(refresh_pending(database)))
     return total
 
 

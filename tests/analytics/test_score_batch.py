@@ -5,6 +5,7 @@ batch recomputes everything else for the dirty members, with the same result as 
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from sqlalchemy import event, func, select, update
 
 from app.activity import service as activity
 from app.analytics import service
+from app.config import get_settings
 from app.kit import clock
 from app.models import Activity, AnalyticsMemberScore, Member, Role
 from app.scheduler import tick
@@ -151,6 +153,43 @@ async def test_the_tick_refreshes_members_whose_batch_did_not_run(member_factory
     assert not refreshed["dirty"]
     assert refreshed["reach"] == 7
     assert (await tick(database)).scores_refreshed == 0
+    assert await _flags(database, star) == 1
+
+
+async def test_the_commits_of_a_burst_are_refreshed_by_one_batch_after_the_delay(
+    member_factory, database, monkeypatch
+):
+    """In production the batch waits a moment after a commit (``KIZUNA_SCORE_REFRESH_DELAY_
+    SECONDS``), and the commits that come meanwhile are served by that same batch: three
+    likes for the star in a row cost one batch, and once it has run everybody's figures are
+    what they would be after a batch per like."""
+    star, _fans = await _community(database, member_factory)
+    newcomers = [await member_factory(name=f"Newcomer {i}") for i in range(3)]
+    batches: list[int] = []
+    for name in ("_batch_from_snapshot", "_batch_locked"):
+        original = getattr(service, name)
+
+        async def counted(db: Any, original: Any = original) -> int:
+            refreshed: int = await original(db)
+            batches.append(refreshed)
+            return refreshed
+
+        monkeypatch.setattr(service, name, counted)
+    monkeypatch.setattr(get_settings(), "score_refresh_delay_seconds", 1.0)
+
+    for post_id, newcomer in enumerate(newcomers, start=10):
+        async with database.transaction() as session:
+            await _like(session, newcomer, star, post_id)
+    waiting = (await _scores(database))[star.id]
+    assert waiting["dirty"]
+    assert waiting["reach"] == 6
+    assert batches == []
+
+    await asyncio.gather(*list(service._background))
+    assert batches == [4]  # the star and the three newcomers, in one batch
+    scores = await _scores(database)
+    assert not any(score["dirty"] for score in scores.values())
+    assert scores[star.id]["reach"] == 9
     assert await _flags(database, star) == 1
 
 
