@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse
 
 from app import __version__
 from app.accounts.policy import role_label
+from app.analytics import service as analytics_service
 from app.config import Settings, get_settings
 from app.db import Database, get_database, set_database
 from app.integrations.ratelimit import TokenRateLimit
@@ -57,6 +58,7 @@ def create_app(settings: Settings | None = None, *, settle_heap: bool = False) -
                     if settle_heap:
                         heap.release()
                     await ticker.stop()
+                    await analytics_service.settle()
         finally:
             await database.dispose()
             set_database(None)

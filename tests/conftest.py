@@ -6,7 +6,6 @@ Each test starts from empty tables; the schema is created once per run.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 import uuid
@@ -126,7 +125,7 @@ async def _empty_tables(request: pytest.FixtureRequest) -> AsyncIterator[None]:
     for engine in (database.engine, database.read_engine):
         assert not engine.sync_engine.dispatch.before_cursor_execute, "a listener was left"
     # Work the test's requests started beside them (a second dirty-score pass) finishes first.
-    await asyncio.gather(*list(analytics_service._background), return_exceptions=True)
+    await analytics_service.settle()
     tables = list(reversed(Base.metadata.sorted_tables))
     if database.is_sqlite:
         async with database.transaction() as session:

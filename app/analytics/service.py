@@ -186,9 +186,9 @@ async def follow_activity(session: AsyncSession, activity: Any) -> None:
 # Members per batch transaction.
 REFRESH_BATCH = 500
 _REFRESH_KEY = "analytics_refresh_queued"
-# Per database (engine URL) in this process: a batch is waiting for the commits to gather; a
-# batch is running; another was asked meanwhile.
-_gathering: set[str] = set()
+# Per database (engine URL) in this process: a batch waiting for the commits to gather (what
+# wakes it early); a batch is running; another was asked meanwhile.
+_gathering: dict[str, asyncio.Event] = {}
 _refreshing: set[str] = set()
 _asked_again: set[str] = set()
 _background: set[asyncio.Task[int]] = set()
@@ -226,13 +226,16 @@ def _refresh_soon(database: Database, delay: float) -> None:
     key = database_key(database.engine.sync_engine)
     if key in _gathering:
         return
-    _gathering.add(key)
+    wake = _gathering[key] = asyncio.Event()
 
     async def later() -> int:
         try:
-            await asyncio.sleep(delay)
+            async with asyncio.timeout(delay):
+                await wake.wait()
+        except TimeoutError:
+            pass
         finally:
-            _gathering.discard(key)
+            del _gathering[key]
         try:
             return await refresh_pending(database)
         except Exception:
@@ -246,6 +249,16 @@ def _keep(task: asyncio.Task[int]) -> None:
     """Hold a background task until it ends (the loop keeps only a weak reference)."""
     _background.add(task)
     task.add_done_callback(_background.discard)
+
+
+async def settle() -> None:
+    """Run at once a batch waiting for its commits, and wait for every score refresh of this
+    process in the background (and those they start): the app's shutdown calls it, so that a
+    graceful stop leaves no member marked, and the tests between two tests."""
+    for wake in _gathering.values():
+        wake.set()
+    while _background:
+        await asyncio.gather(*list(_background), return_exceptions=True)
 
 
 async def refresh_pending(database: Database) -> int:
