@@ -18,7 +18,9 @@ write lock sat idle most of the time: measured 17 likes/s with a p50 of 555 ms. 
 processes, the same hand-over goes through a lock file beside the database (``_WriterQueue``);
 SQLite's busy timeout still arbitrates with any writer that does not take it. Since they take
 turns, a process's writers share one kept connection, whose page cache then lasts from one
-write to the next.
+write to the next. Requests queued for that connection share a COMMIT: each goes on in a
+savepoint of the transaction before it, and answers once the group's COMMIT has stored it
+(:func:`commit_shared`).
 
 The server's writers never copy the WAL back into the database file themselves: a thread of
 their own does it between their turns (``_Checkpointer``), so no ``COMMIT`` stalls the queue.
@@ -35,7 +37,8 @@ import threading
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from contextvars import ContextVar
+from typing import Any, cast
 from urllib.parse import quote
 from weakref import WeakKeyDictionary
 
@@ -51,6 +54,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import NullPool
 from sqlalchemy.util import await_only
+from sqlalchemy.util.concurrency import in_greenlet
 
 from app.config import Settings
 from app.kit.pool import FairAsyncQueuePool
@@ -69,15 +73,18 @@ BUSY_TIMEOUT_SECONDS = 30
 # starts it again from the top: SQLite's own default size (``wal_autocheckpoint``).
 CHECKPOINT_PAUSE_SECONDS = 1.0
 SEAL_FRAMES = 1000
+# Kept connections for the jobs' reads on SQLite (the score batch, digests, webhooks...).
+JOB_READERS = 2
 
 
 def create_engine(
-    settings: Settings, *, create: bool = True, read_only: bool = False
+    settings: Settings, *, create: bool = True, read_only: bool = False, inline: bool = True
 ) -> AsyncEngine:
     """``create=False`` (the server): a missing SQLite file is an outage, answered with 503
     until the file is back, rather than silently replaced by a new, empty database.
     ``read_only`` (SQLite): connections that refuse writes and run their statements on the
-    event loop's thread (app.kit.sqlite_driver)."""
+    event loop's thread (app.kit.sqlite_driver), or with ``inline=False`` in the connection's
+    thread (the jobs' reads)."""
     url = settings.resolved_database_url
     if url.startswith("sqlite"):
         if ":memory:" not in url:
@@ -90,7 +97,8 @@ def create_engine(
         pool: dict[str, Any] = {}
         if ":memory:" not in url and read_only:
             # Kept connections keep their page cache warm; overflow ones are closed on return.
-            pool = {"pool_size": settings.database_pool_size, "max_overflow": 10}
+            size = settings.database_pool_size if inline else JOB_READERS
+            pool = {"pool_size": size, "max_overflow": 10}
         elif ":memory:" not in url:
             # Writers take turns (see _WriterQueue), so one connection serves them all, and it
             # keeps its page cache from one write transaction to the next: SQLite discards a
@@ -101,7 +109,7 @@ def create_engine(
             # Waiters for a connection served in turn (the writers' one above especially).
             pool["poolclass"] = FairAsyncQueuePool
         engine = create_async_engine(
-            sqlite_url(url, inline=read_only),
+            sqlite_url(url, inline=read_only and inline, read_only=read_only),
             connect_args={"timeout": BUSY_TIMEOUT_SECONDS},
             **pool,
         )
@@ -474,37 +482,204 @@ class _Turn:
         fcntl.flock(fd, fcntl.LOCK_UN)
 
 
+# A request's write transaction on SQLite may end without its own COMMIT: with other writers
+# of the process already queued for the connection, it stays open and the next one goes on
+# in a savepoint of it, and the one COMMIT of the group answers for them all (see
+# :func:`commit_shared`). At most this many requests share one.
+GROUP_LIMIT = 16
+_MEMBER_BASE = "BEGIN"
+_MEMBER_SAVEPOINT = "SAVEPOINT"
+_SAVEPOINT = "kizuna_member"
+
+
+class _Pending:
+    """A request's share in a group COMMIT: set by the commit that joined a group."""
+
+    __slots__ = ("future",)
+
+    def __init__(self) -> None:
+        self.future: asyncio.Future[None] | None = None
+
+
+_SHARING: ContextVar[_Pending | None] = ContextVar("kizuna_shared_commit", default=None)
+
+
+class _Group:
+    """The requests whose writes wait for one COMMIT, as futures their requests await."""
+
+    __slots__ = ("futures",)
+
+    def __init__(self) -> None:
+        self.futures: list[asyncio.Future[None]] = []
+
+    def join(self) -> asyncio.Future[None]:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.futures.append(future)
+        return future
+
+    def settle(self, error: BaseException | None) -> None:
+        for future in self.futures:
+            if future.done():
+                continue
+            if error is None:
+                future.set_result(None)
+            else:
+                # Each request raises an error of its own (one exception object raised in
+                # several tasks would gather their tracebacks).
+                future.set_exception(
+                    OperationalError("COMMIT", None, sqlite3.OperationalError(str(error)))
+                )
+
+
+async def commit_shared(session: AsyncSession) -> None:
+    """Commit a request's session, on SQLite in a COMMIT it may share, and return once its
+    writes are stored.
+
+    If other requests of this process are waiting for the writers' connection when a write
+    transaction ends, its COMMIT is put off: the transaction stays open, the next writer
+    goes on in a savepoint of it (``SAVEPOINT``; a request that fails rolls back to it, and
+    the others' writes stay), and the group's one COMMIT is made once nobody is waiting (or
+    :data:`GROUP_LIMIT` requests have joined). Each request waits for that COMMIT before it
+    answers, so a success still means stored, and an error of that COMMIT reaches every
+    request of the group. Everywhere else (PostgreSQL, jobs' transactions, in-memory
+    databases) this is ``session.commit()``."""
+    pending = _Pending()
+    token = _SHARING.set(pending)
+    try:
+        await session.commit()
+    finally:
+        _SHARING.reset(token)
+    if pending.future is not None:
+        await pending.future
+
+
 def _tune_sqlite(engine: AsyncEngine, *, checkpoint_aside: bool = False) -> None:
     """``checkpoint_aside``: the WAL is copied back by a ``_Checkpointer`` of each turn, not by
-    the engine's connections (for engines whose every write takes a turn)."""
+    the engine's connections (for engines whose every write takes a turn, on one pooled
+    connection: their request transactions may then share a COMMIT, see
+    :func:`commit_shared`)."""
     database = _database_path(engine)
     checkpoint_path = database if checkpoint_aside else None
     writers = _WriterQueue(None if database is None else f"{database}-writers", checkpoint_path)
     _QUEUES[engine.sync_engine] = writers
     dialect = engine.sync_engine.dialect
     do_commit, do_rollback = dialect.do_commit, dialect.do_rollback
+    pool = engine.sync_engine.pool
+    sharing = checkpoint_aside and isinstance(pool, FairAsyncQueuePool)
+
+    def inline(raw: OneTripConnection, sql: str) -> None:
+        raw._connection._conn.execute(sql)
+
+    def finish_group(raw: OneTripConnection, group: _Group, commit: Callable[[], None]) -> None:
+        """The group's COMMIT (``commit``), then its requests told, then the turn given back."""
+        raw.group = None
+        try:
+            commit()
+        except BaseException as exc:
+            group.settle(exc)
+            # Nothing of the group is kept, and the next writer must find no transaction.
+            if raw._connection._connection and raw._connection._conn.in_transaction:
+                raw._connection._conn.rollback()
+            raise
+        finally:
+            writers.release(raw)
+        group.settle(None)
+
+    def lose_group(raw: OneTripConnection) -> None:
+        """The group's transaction is gone (rolled back by SQLite, the connection dropped):
+        its requests learn that their writes were not stored."""
+        group, raw.group, raw.member = raw.group, None, None
+        if group is not None:
+            group.settle(OperationalError("COMMIT", None, sqlite3.OperationalError("rolled back")))
 
     def commit_then_release(dbapi_connection: Any) -> None:
-        try:
-            do_commit(dbapi_connection)
-        finally:
-            writers.release(_raw(dbapi_connection))
+        raw = _raw(dbapi_connection)
+        if not isinstance(raw, OneTripConnection) or isinstance(raw, InlineConnection):
+            try:
+                do_commit(dbapi_connection)
+            finally:
+                writers.release(raw)
+            return
+        if raw.member == _MEMBER_SAVEPOINT:
+            inline(raw, f"RELEASE {_SAVEPOINT}")
+        raw.member = None
+        group = raw.group
+        pending = _SHARING.get()
+        if (
+            sharing
+            and pending is not None
+            and raw.holds_write_lock
+            and (group is None or len(group.futures) < GROUP_LIMIT - 1)
+        ):
+            # Put off: the next writer in line goes on in this transaction, and the COMMIT
+            # comes when the connection is given back with nobody in line (close_idle_group).
+            if group is None:
+                group = raw.group = _Group()
+            pending.future = group.join()
+            return
+        if group is None:
+            try:
+                do_commit(dbapi_connection)
+            finally:
+                writers.release(raw)
+            return
+        finish_group(raw, group, lambda: do_commit(dbapi_connection))
 
     def rollback_then_release(dbapi_connection: Any) -> None:
+        raw = _raw(dbapi_connection)
+        group = getattr(raw, "group", None)
+        if group is not None:
+            if raw.member is None:
+                return  # the pool's reset between two requests of the group: nothing to undo
+            if raw.member == _MEMBER_SAVEPOINT and raw._connection._conn.in_transaction:
+                raw.member = None
+                inline(raw, f"ROLLBACK TO {_SAVEPOINT}")
+                inline(raw, f"RELEASE {_SAVEPOINT}")
+                return  # this request's writes undone; the group's stay and go on
+            lose_group(raw)
+        if isinstance(raw, OneTripConnection):
+            raw.member = None
         try:
             do_rollback(dbapi_connection)
         finally:
-            writers.release(_raw(dbapi_connection))
+            writers.release(raw)
+
+    def close_idle_group(record: Any) -> None:
+        """The writers' connection goes back with nobody in line: its group's COMMIT now
+        (a trip to the connection's thread where the caller can await, else right here)."""
+        raw = _raw(record.dbapi_connection) if record.dbapi_connection is not None else None
+        group = getattr(raw, "group", None)
+        if raw is None or group is None:
+            return
+        commit = raw.commit
+        if not in_greenlet():
+            conn = raw._connection._conn
+
+            def commit() -> None:
+                then, raw.after_commit = raw.after_commit, None
+                conn.commit()
+                if then is not None:
+                    then()
+
+        try:
+            finish_group(raw, group, commit)
+        except Exception:
+            # Each request of the group raises it where it waits for the COMMIT.
+            logger.warning("a shared COMMIT failed", exc_info=True)
 
     # The dialect's own commit/rollback, wrapped on this engine's dialect instance only: the
     # connection events fire *before* COMMIT runs, and the next writer would then meet a
     # still-locked database and fall back to the busy handler's sleeps.
     setattr(dialect, "do_commit", commit_then_release)  # noqa: B010
     setattr(dialect, "do_rollback", rollback_then_release)  # noqa: B010
+    if sharing:
+        cast(FairAsyncQueuePool, pool).before_idle(close_idle_group)
 
-    @event.listens_for(engine.sync_engine.pool, "invalidate")
-    @event.listens_for(engine.sync_engine.pool, "close")
+    @event.listens_for(pool, "invalidate")
+    @event.listens_for(pool, "close")
     def _on_drop(dbapi_connection: Any, *_args: Any) -> None:
+        if getattr(dbapi_connection, "group", None) is not None:
+            lose_group(dbapi_connection)
         writers.release(dbapi_connection)
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -526,6 +701,11 @@ def _tune_sqlite(engine: AsyncEngine, *, checkpoint_aside: bool = False) -> None
         if mode == _NO_BEGIN:
             return  # each statement its own transaction (sqlite3 never begins one itself)
         dbapi_connection = connection.connection.dbapi_connection
+        if isinstance(dbapi_connection, OneTripConnection) and dbapi_connection.group is not None:
+            # A group's transaction is open and holds the turn: go on in a savepoint of it.
+            inline(dbapi_connection, f"SAVEPOINT {_SAVEPOINT}")
+            dbapi_connection.member = _MEMBER_SAVEPOINT
+            return
         if mode != "IMMEDIATE":
             if isinstance(dbapi_connection, InlineConnection):
                 # A read on the loop's thread: straight to sqlite3, as its other statements.
@@ -539,6 +719,8 @@ def _tune_sqlite(engine: AsyncEngine, *, checkpoint_aside: bool = False) -> None
         except BaseException:
             writers.release(dbapi_connection)
             raise
+        if isinstance(dbapi_connection, OneTripConnection):
+            dbapi_connection.member = _MEMBER_BASE
 
 
 def _database_path(engine: AsyncEngine) -> str | None:
@@ -642,16 +824,23 @@ class Database:
         self.is_sqlite = settings.is_sqlite
         self.read_engine = self.engine
         self._kept_reader: KeptReader | None = None
+        self.jobs_engine = self.engine
         reader: AsyncEngine = self.engine
         snapshot: AsyncEngine = self.engine
         if self.is_sqlite and ":memory:" not in settings.resolved_database_url:
-            self.read_engine = snapshot = create_engine(settings, create=create, read_only=True)
+            self.read_engine = create_engine(settings, create=create, read_only=True)
             # A request's reads begin no transaction: each statement reads the latest commit,
             # as on PostgreSQL below, and the reads that skip SQLAlchemy share one kept
             # connection (app.kit.sql.KeptReader).
-            self._kept_reader = KeptReader(snapshot)
-            reader = snapshot.execution_options(
+            self._kept_reader = KeptReader(self.read_engine)
+            reader = self.read_engine.execution_options(
                 **{_BEGIN_OPTION: _NO_BEGIN, READER_OPTION: self._kept_reader}
+            )
+            # The jobs' reads run in their connections' threads: the score batch's read of
+            # the rollups took a tenth of the event loop's time under a stream of likes,
+            # time the requests now have (bench/ANALYSIS.md, session 39).
+            self.jobs_engine = snapshot = create_engine(
+                settings, create=create, read_only=True, inline=False
             )
         elif not self.is_sqlite:
             # PostgreSQL reads run in autocommit: no BEGIN and COMMIT round trips around a
@@ -689,8 +878,8 @@ class Database:
             await self._kept_reader.close()
         await stop_checkpointers(self.engine)
         await self.engine.dispose()
-        if self.read_engine is not self.engine:
-            await self.read_engine.dispose()
+        for engine in {self.read_engine, self.jobs_engine} - {self.engine}:
+            await engine.dispose()
 
 
 def after_commit(session: AsyncSession, callback: AfterCommit) -> None:

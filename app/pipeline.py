@@ -23,7 +23,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.accounts import service as accounts
 from app.accounts.queries import member_of, with_member
 from app.config import Settings
-from app.db import Database, database_unavailable, discard_after_commit, run_after_commit
+from app.db import (
+    Database,
+    commit_shared,
+    database_unavailable,
+    discard_after_commit,
+    run_after_commit,
+)
 from app.kit import clock, i18n
 from app.kit.errors import ServiceUnavailable
 from app.kit.flash import FLASH_COOKIE, read_flashes
@@ -285,7 +291,7 @@ class RequestPipeline:
                             if unsafe:
                                 # A read session never writes: closing it below ends its
                                 # transaction as a commit would, one trip fewer.
-                                await db_session.commit()
+                                await commit_shared(db_session)
                         except Exception as exc:
                             if not database_unavailable(exc):
                                 raise

@@ -122,7 +122,7 @@ async def _empty_tables(request: pytest.FixtureRequest) -> AsyncIterator[None]:
     # A test that listens to the engines' statements must stop (tests/statements.py): while
     # anything listens, prebuilt statements go through SQLAlchemy rather than the driver, so
     # every later test would run another path than the app does (app.kit.sql._watched).
-    for engine in (database.engine, database.read_engine):
+    for engine in (database.engine, database.read_engine, database.jobs_engine):
         assert not engine.sync_engine.dispatch.before_cursor_execute, "a listener was left"
     # Work the test's requests started beside them (a second dirty-score pass) finishes first.
     await analytics_service.settle()

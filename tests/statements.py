@@ -11,7 +11,10 @@ from sqlalchemy import event
 
 @contextmanager
 def _listening(database: Any, seen: Callable[..., None]) -> Iterator[None]:
-    engines = {id(e.sync_engine): e.sync_engine for e in (database.engine, database.read_engine)}
+    engines = {
+        id(e.sync_engine): e.sync_engine
+        for e in (database.engine, database.read_engine, database.jobs_engine)
+    }
     for engine in engines.values():
         event.listen(engine, "before_cursor_execute", seen)
     try:

@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from typing import Any, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
 
 from sqlalchemy.pool import AsyncAdaptedQueuePool
 from sqlalchemy.util import await_
@@ -36,6 +37,9 @@ class FairQueue(AsyncAdaptedQueue[T]):
     def __init__(self, maxsize: int = 0, use_lifo: bool = False) -> None:
         super().__init__(maxsize, use_lifo)
         self._waiters: deque[asyncio.Future[T]] = deque()
+        # Called with an item about to wait idle, nobody being in line for it: its owner may
+        # finish what the item still carries first (app.db: a shared COMMIT).
+        self.before_idle: Callable[[T], None] | None = None
 
     def waiting(self) -> int:
         """How many callers are waiting for an item."""
@@ -50,6 +54,9 @@ class FairQueue(AsyncAdaptedQueue[T]):
 
     def put_nowait(self, item: T) -> None:
         waiter = self._first_waiter()
+        if waiter is None and self.before_idle is not None:
+            self.before_idle(item)
+            waiter = self._first_waiter()  # the hook may have awaited: callers came meanwhile
         if waiter is None:
             super().put_nowait(item)
             return
@@ -94,3 +101,8 @@ class FairAsyncQueuePool(AsyncAdaptedQueuePool):
     """SQLAlchemy's asyncio queue pool with :class:`FairQueue` for its idle connections."""
 
     _queue_class: Any = FairQueue
+
+    def before_idle(self, callback: Callable[[Any], None]) -> None:
+        """Have ``callback`` called with each connection record about to wait idle (called
+        where the connection was given back: in SQLAlchemy's greenlet when it can await)."""
+        cast(FairQueue[Any], self._pool).before_idle = callback

@@ -282,6 +282,8 @@ async def driver_rows(
     connection = await _flushed_connection(session)
     ran = _run_on_driver(connection, key, statement, params, reads=True, writes=not read_only)
     if ran is None:
+        ran = await _read_in_thread(connection, key, statement, params)
+    if ran is None:
         ran = await _run_on_asyncpg(connection, key, statement, params, read_only=read_only)
     if ran is None:
         return None
@@ -579,6 +581,28 @@ def _run_on_driver(
     if planned is None:
         return None
     return planned[0], _on_sqlite3(raw, sync.dialect, *planned)
+
+
+async def _read_in_thread(
+    connection: AsyncConnection, key: Hashable, statement: Any, params: Any
+) -> tuple[_Plan, list[Any]] | None:
+    """:func:`_run_on_driver`'s read for the jobs' read-only SQLite connections, whose
+    statements run in the connection's thread (app.kit.sqlite_driver): there, in one trip.
+    None for any other connection."""
+    sync = _unwatched(connection)
+    if sync is None or sync.dialect.name != "sqlite":
+        return None
+    adapted = sync.connection.dbapi_connection
+    if not getattr(adapted, "reads_in_thread", False):
+        return None
+    raw = adapted._connection._conn
+    if not raw.in_transaction:
+        return None
+    planned = _planned(sync.dialect, statement, key, params)
+    if planned is None:
+        return None
+    rows = await adapted._connection._execute(_on_sqlite3, raw, sync.dialect, *planned)
+    return planned[0], rows
 
 
 def execute_prebuilt_sync(
