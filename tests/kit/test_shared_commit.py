@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
-import os
 import sqlite3
 from collections.abc import Iterator
 
@@ -18,7 +17,7 @@ from sqlalchemy.exc import OperationalError
 from app.db import commit_shared
 from app.kit.sqlite_driver import OneTripConnection
 from app.models import Category
-from tests.kit.helpers import until
+from tests.kit.helpers import until, waiting_on, writers_lock_file
 
 
 @pytest.fixture(autouse=True)
@@ -47,13 +46,8 @@ def commits(monkeypatch) -> list[int]:
 def turn_held(database) -> Iterator[int]:
     """The writers' lock file, opened as another worker process would: holding it during its
     write, it makes this process's writers queue up behind it."""
-    path = f"{database.engine.url.database.removeprefix('file:')}-writers"
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
+    with writers_lock_file(database) as fd:
         yield fd
-    finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
 
 
 def _stored(database) -> set[str]:
@@ -87,16 +81,10 @@ async def _queue_behind_another_process(database, turn_held, slugs, failing=(), 
     started = [
         asyncio.create_task(_request(database, slug, fail=slug in failing)) for slug in slugs
     ]
-    await until(lambda: _blocked_on(turn_held), "the first writer waiting for the lock file")
+    await until(lambda: waiting_on(turn_held), "the first writer waiting for the lock file")
     await asyncio.sleep(0)  # the others reach the writers' queue behind it
     fcntl.flock(turn_held, fcntl.LOCK_UN)
     return await asyncio.wait_for(asyncio.gather(*started, return_exceptions=errors), 10)
-
-
-def _blocked_on(fd: int) -> bool:
-    inode = f":{os.fstat(fd).st_ino} "
-    with open("/proc/locks") as locks:
-        return any("->" in line and "FLOCK" in line and inode in line for line in locks)
 
 
 async def test_writers_queued_together_share_one_commit_and_answer_once_stored(

@@ -24,7 +24,7 @@ from app import db as app_db
 from app.db import database_unavailable
 from app.models import Category
 from tests.integrations.helpers import bearer, make_token
-from tests.kit.helpers import until
+from tests.kit.helpers import until, waiting_on, writers_lock_file
 
 
 @pytest.fixture(autouse=True)
@@ -36,22 +36,8 @@ def _sqlite_only(database):
 @pytest.fixture
 def other_process(database) -> Iterator[int]:
     """The writers' lock file, opened as another worker would (its own open file)."""
-    path = f"{database.engine.url.database.removeprefix('file:')}-writers"
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
+    with writers_lock_file(database) as fd:
         yield fd
-    finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
-
-
-def _waiting_on(fd: int) -> bool:
-    """Whether some writer is blocked on the lock file's flock (the kernel lists waiters
-    with "->" in /proc/locks, by device and inode; the inode alone is matched, as overlay
-    file systems may report another device number)."""
-    inode = f":{os.fstat(fd).st_ino} "
-    lines = Path("/proc/locks").read_text().splitlines()
-    return any("->" in line and "FLOCK" in line and inode in line for line in lines)
 
 
 async def _add_category(database, slug: str) -> None:
@@ -68,7 +54,7 @@ async def test_a_writer_waits_for_another_process_then_goes_at_once(database, ot
     await _add_category(database, "first")  # the lock file exists from the first write on
     fcntl.flock(other_process, fcntl.LOCK_EX)
     writing = asyncio.create_task(_add_category(database, "second"))
-    await until(lambda: _waiting_on(other_process), "the writer waiting on the lock file")
+    await until(lambda: waiting_on(other_process), "the writer waiting on the lock file")
     assert not writing.done()
     assert await _categories(database) == 1  # reads never wait for writers
     fcntl.flock(other_process, fcntl.LOCK_UN)
@@ -221,7 +207,7 @@ async def test_a_write_request_is_refused_without_waiting_for_the_writers_turn(
         writing = asyncio.create_task(
             program.patch("/api/v1/me", json={"bio": "waited"}, headers=bearer(token))
         )
-        await until(lambda: _waiting_on(other_process), "the write waiting for its turn")
+        await until(lambda: waiting_on(other_process), "the write waiting for its turn")
         assert not writing.done()
     finally:
         fcntl.flock(other_process, fcntl.LOCK_UN)
