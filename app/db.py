@@ -567,9 +567,6 @@ def _tune_sqlite(engine: AsyncEngine, *, checkpoint_aside: bool = False) -> None
     pool = engine.sync_engine.pool
     sharing = checkpoint_aside and isinstance(pool, FairAsyncQueuePool)
 
-    def inline(raw: OneTripConnection, sql: str) -> None:
-        raw._connection._conn.execute(sql)
-
     def finish_group(raw: OneTripConnection, group: _Group, commit: Callable[[], None]) -> None:
         """The group's COMMIT (``commit``), then its requests told, then the turn given back."""
         raw.group = None
@@ -579,7 +576,7 @@ def _tune_sqlite(engine: AsyncEngine, *, checkpoint_aside: bool = False) -> None
             group.settle(exc)
             # Nothing of the group is kept, and the next writer must find no transaction.
             if raw._connection._connection and raw._connection._conn.in_transaction:
-                raw._connection._conn.rollback()
+                raw.rollback()
             raise
         finally:
             writers.release(raw)
@@ -594,29 +591,25 @@ def _tune_sqlite(engine: AsyncEngine, *, checkpoint_aside: bool = False) -> None
 
     def commit_then_release(dbapi_connection: Any) -> None:
         raw = _raw(dbapi_connection)
-        if not isinstance(raw, OneTripConnection) or isinstance(raw, InlineConnection):
-            try:
-                do_commit(dbapi_connection)
-            finally:
-                writers.release(raw)
-            return
-        if raw.member == _MEMBER_SAVEPOINT:
-            inline(raw, f"RELEASE {_SAVEPOINT}")
-        raw.member = None
-        group = raw.group
-        pending = _SHARING.get()
-        if (
-            sharing
-            and pending is not None
-            and raw.holds_write_lock
-            and (group is None or len(group.futures) < GROUP_LIMIT - 1)
-        ):
-            # Put off: the next writer in line goes on in this transaction, and the COMMIT
-            # comes when the connection is given back with nobody in line (close_idle_group).
-            if group is None:
-                group = raw.group = _Group()
-            pending.future = group.join()
-            return
+        group = getattr(raw, "group", None)
+        if isinstance(raw, OneTripConnection):
+            if raw.member == _MEMBER_SAVEPOINT:
+                raw.run_here(f"RELEASE {_SAVEPOINT}")
+            raw.member = None
+            pending = _SHARING.get()
+            if (
+                sharing
+                and pending is not None
+                and raw.holds_write_lock
+                and (group is None or len(group.futures) < GROUP_LIMIT - 1)
+            ):
+                # Put off: the next writer in line goes on in this transaction, and the
+                # COMMIT comes when the connection is given back with nobody in line
+                # (close_idle_group).
+                if group is None:
+                    group = raw.group = _Group()
+                pending.future = group.join()
+                return
         if group is None:
             try:
                 do_commit(dbapi_connection)
@@ -633,8 +626,8 @@ def _tune_sqlite(engine: AsyncEngine, *, checkpoint_aside: bool = False) -> None
                 return  # the pool's reset between two requests of the group: nothing to undo
             if raw.member == _MEMBER_SAVEPOINT and raw._connection._conn.in_transaction:
                 raw.member = None
-                inline(raw, f"ROLLBACK TO {_SAVEPOINT}")
-                inline(raw, f"RELEASE {_SAVEPOINT}")
+                raw.run_here(f"ROLLBACK TO {_SAVEPOINT}")
+                raw.run_here(f"RELEASE {_SAVEPOINT}")
                 return  # this request's writes undone; the group's stay and go on
             lose_group(raw)
         if isinstance(raw, OneTripConnection):
@@ -651,18 +644,8 @@ def _tune_sqlite(engine: AsyncEngine, *, checkpoint_aside: bool = False) -> None
         group = getattr(raw, "group", None)
         if raw is None or group is None:
             return
-        commit = raw.commit
-        if not in_greenlet():
-            conn = raw._connection._conn
-
-            def commit() -> None:
-                then, raw.after_commit = raw.after_commit, None
-                conn.commit()
-                if then is not None:
-                    then()
-
         try:
-            finish_group(raw, group, commit)
+            finish_group(raw, group, raw.commit if in_greenlet() else raw.commit_here)
         except Exception:
             # Each request of the group raises it where it waits for the COMMIT.
             logger.warning("a shared COMMIT failed", exc_info=True)
@@ -703,7 +686,7 @@ def _tune_sqlite(engine: AsyncEngine, *, checkpoint_aside: bool = False) -> None
         dbapi_connection = connection.connection.dbapi_connection
         if isinstance(dbapi_connection, OneTripConnection) and dbapi_connection.group is not None:
             # A group's transaction is open and holds the turn: go on in a savepoint of it.
-            inline(dbapi_connection, f"SAVEPOINT {_SAVEPOINT}")
+            dbapi_connection.run_here(f"SAVEPOINT {_SAVEPOINT}")
             dbapi_connection.member = _MEMBER_SAVEPOINT
             return
         if mode != "IMMEDIATE":

@@ -164,6 +164,17 @@ class OneTripConnection(AsyncAdapt_aiosqlite_connection):
         except Exception as error:
             self._handle_exception(error)
 
+    def run_here(self, sql: str) -> None:
+        """A statement with no rows (``SAVEPOINT``, ``RELEASE``...) on the calling thread."""
+        self._connection._conn.execute(sql)
+
+    def commit_here(self) -> None:
+        """:meth:`commit` on the calling thread (where no greenlet can await the trip)."""
+        then, self.after_commit = self.after_commit, None
+        self._connection._conn.commit()
+        if then is not None:
+            then()
+
     def begin_at_once(self, begin: Callable[[], Any]) -> bool:
         """Run ``begin`` (``BEGIN IMMEDIATE``) on this thread with the busy timeout off for
         that one statement: True if it took the write lock, False if another connection
