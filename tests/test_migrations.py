@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sqlite3
 import uuid
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import asyncpg
@@ -88,3 +90,60 @@ def test_upgrade_matches_models_and_downgrade_empties(empty_database: str) -> No
 
     command.upgrade(config, "head")
     assert _drift(empty_database) == []
+
+
+def _sqlite_schema(path: Path) -> dict[str, str]:
+    with closing(sqlite3.connect(path)) as connection:
+        rows = connection.execute("SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL")
+        return dict(rows)
+
+
+def test_sqlite_counters_move_into_their_primary_key_and_back_with_their_rows(
+    tmp_path: Path,
+) -> None:
+    """Migration 0025 (SQLite only): the composite-key counter tables become clustered
+    (WITHOUT ROWID) and lose the covering indexes they make redundant, keeping every row;
+    its downgrade puts both back."""
+    path = tmp_path / "counters.db"
+    config = alembic_config(f"sqlite+aiosqlite:///{path}")
+    command.upgrade(config, "0024")
+    with closing(sqlite3.connect(path)) as connection, connection:
+        connection.execute("INSERT INTO analytics_topic_daily VALUES ('2026-12-01', 7, 3, 5)")
+        connection.execute("INSERT INTO analytics_daily VALUES ('2026-12-01', 'like.given', 9)")
+        connection.execute("INSERT INTO rate_limits VALUES ('ip:1', '2026-12-01 10:00:00', 4)")
+    covering = (
+        "ix_analytics_member_daily_member_day_verb_counts",
+        "ix_analytics_topic_daily_day_topic_likes_views",
+    )
+
+    def rows() -> list[tuple[object, ...]]:
+        with closing(sqlite3.connect(path)) as connection:
+            return [
+                *connection.execute("SELECT * FROM analytics_topic_daily"),
+                *connection.execute("SELECT * FROM analytics_daily"),
+                *connection.execute("SELECT * FROM rate_limits"),
+            ]
+
+    before = rows()
+    command.upgrade(config, "0025")
+    schema = _sqlite_schema(path)
+    for table in (
+        "analytics_member_daily",
+        "analytics_touches",
+        "analytics_topic_daily",
+        "analytics_daily",
+        "post_likes",
+        "point_period_totals",
+        "point_kind_totals",
+        "rate_limits",
+    ):
+        assert schema[table].rstrip().endswith("WITHOUT ROWID"), table
+    assert not set(covering) & set(schema)
+    assert "ix_analytics_member_daily_decile_facts" in schema
+    assert rows() == before
+
+    command.downgrade(config, "0024")
+    schema = _sqlite_schema(path)
+    assert "WITHOUT ROWID" not in schema["analytics_member_daily"]
+    assert set(covering) <= set(schema)
+    assert rows() == before

@@ -5,7 +5,7 @@ from datetime import date
 from sqlalchemy import Date, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base
+from app.models.base import CLUSTERED, Base
 
 
 class AnalyticsDaily(Base):
@@ -16,6 +16,7 @@ class AnalyticsDaily(Base):
     """
 
     __tablename__ = "analytics_daily"
+    __table_args__ = CLUSTERED
 
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     verb: Mapped[str] = mapped_column(String(40), primary_key=True)

@@ -5,7 +5,7 @@ from datetime import date
 from sqlalchemy import Date, ForeignKey, Index
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, BigIntId
+from app.models.base import CLUSTERED, Base, BigIntId
 
 
 class AnalyticsTouch(Base):
@@ -14,7 +14,10 @@ class AnalyticsTouch(Base):
     of the last 90 days, exactly, without reading the activity log."""
 
     __tablename__ = "analytics_touches"
-    __table_args__ = (Index("ix_analytics_touches_member_id_last_day", "member_id", "last_day"),)
+    __table_args__ = (
+        Index("ix_analytics_touches_member_id_last_day", "member_id", "last_day"),
+        CLUSTERED,
+    )
 
     member_id: Mapped[int] = mapped_column(
         BigIntId, ForeignKey("members.id", ondelete="CASCADE"), primary_key=True

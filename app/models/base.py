@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, TypeDecorator
+from sqlalchemy import JSON, BigInteger, DateTime, Index, Integer, MetaData, TypeDecorator
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -22,6 +22,24 @@ BigIntId = BigInteger().with_variant(Integer(), "sqlite")
 # What PostgreSQL's integer columns hold: Integer (counts, points, post numbers) and BigIntId.
 INT32_RANGE = range(-(2**31), 2**31)
 INT64_RANGE = range(-(2**63), 2**63)
+
+# Table options for a table keyed by its composite primary key, on SQLite: the rows are
+# stored in the primary key's own B-tree (``WITHOUT ROWID``, a clustered index) rather than
+# in a rowid table beside a separate index of the key. Every upsert of a counter row then
+# finds and rewrites one B-tree page instead of two, and a range of the key reads the rows'
+# columns where it finds them (bench/ANALYSIS.md, session 40). No effect on PostgreSQL.
+CLUSTERED: dict[str, Any] = {"sqlite_with_rowid": False}
+
+# Indexes that only PostgreSQL gets (:func:`postgresql_only`), by name: alembic's comparison
+# leaves them to their migrations (app.models.search_index.include_in_comparison).
+POSTGRESQL_ONLY_INDEXES: set[str] = set()
+
+
+def postgresql_only(index: Index) -> Index:
+    """``index`` created on PostgreSQL only: a trigram index, or a covering index that
+    SQLite's clustered table (:data:`CLUSTERED`) already is."""
+    POSTGRESQL_ONLY_INDEXES.add(str(index.name))
+    return index.ddl_if(dialect="postgresql")
 
 
 class UTCDateTime(TypeDecorator[datetime]):

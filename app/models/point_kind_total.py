@@ -3,7 +3,7 @@ from __future__ import annotations
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, BigIntId
+from app.models.base import CLUSTERED, Base, BigIntId
 
 
 class PointKindTotal(Base):
@@ -13,6 +13,7 @@ class PointKindTotal(Base):
     reads a handful of rows instead of summing the member's whole ledger."""
 
     __tablename__ = "point_kind_totals"
+    __table_args__ = CLUSTERED
 
     member_id: Mapped[int] = mapped_column(
         BigIntId, ForeignKey("members.id", ondelete="CASCADE"), primary_key=True

@@ -5,7 +5,7 @@ from datetime import date
 from sqlalchemy import Date, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, BigIntId
+from app.models.base import CLUSTERED, Base, BigIntId
 
 
 class PointPeriodTotal(Base):
@@ -15,7 +15,10 @@ class PointPeriodTotal(Base):
     index range instead of summing the ledger."""
 
     __tablename__ = "point_period_totals"
-    __table_args__ = (Index("ix_point_period_totals_member_id", "member_id", "period", "start"),)
+    __table_args__ = (
+        Index("ix_point_period_totals_member_id", "member_id", "period", "start"),
+        CLUSTERED,
+    )
 
     period: Mapped[str] = mapped_column(String(5), primary_key=True)
     start: Mapped[date] = mapped_column(Date, primary_key=True)

@@ -5,7 +5,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, BigIntId, IdMixin, utcnow
+from app.models.base import Base, BigIntId, IdMixin, postgresql_only, utcnow
 
 
 class Post(IdMixin, Base):
@@ -16,12 +16,14 @@ class Post(IdMixin, Base):
     __table_args__ = (
         UniqueConstraint("topic_id", "number"),
         Index("ix_posts_author_id_created_at", "author_id", "created_at"),
-        Index(
-            "ix_posts_plain_trgm",
-            "plain",
-            postgresql_using="gin",
-            postgresql_ops={"plain": "gin_trgm_ops"},
-        ).ddl_if(dialect="postgresql"),
+        postgresql_only(
+            Index(
+                "ix_posts_plain_trgm",
+                "plain",
+                postgresql_using="gin",
+                postgresql_ops={"plain": "gin_trgm_ops"},
+            )
+        ),
     )
 
     topic_id: Mapped[int] = mapped_column(BigIntId, ForeignKey("topics.id", ondelete="CASCADE"))

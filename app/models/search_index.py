@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy import DDL, event
 
-from app.models.base import Base
+from app.models.base import POSTGRESQL_ONLY_INDEXES, Base
 
 SEARCH_TABLE = "search_index"
 CREATE_SEARCH_TABLE = (
@@ -34,7 +34,8 @@ def include_in_comparison(
     object_: object, name: str | None, type_: str, reflected: bool, compare_to: object
 ) -> bool:
     """An alembic ``include_object`` hook: the FTS5 table (and the shadow tables SQLite keeps
-    for it) and the PostgreSQL-only trigram indexes are managed by hand, not by autogenerate."""
+    for it) and the PostgreSQL-only indexes (trigram, covering) are managed by hand, not by
+    autogenerate."""
     if type_ == "table" and name is not None and name.startswith(SEARCH_TABLE):
         return False
-    return not (type_ == "index" and name is not None and name.endswith("_trgm"))
+    return not (type_ == "index" and name in POSTGRESQL_ONLY_INDEXES)

@@ -5,7 +5,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, BigIntId, IdMixin, utcnow
+from app.models.base import Base, BigIntId, IdMixin, postgresql_only, utcnow
 
 # A question nobody has answered yet (the partial index below).
 UNANSWERED_SQL = "kind = 'question' AND reply_count = 0"
@@ -34,12 +34,14 @@ class Topic(IdMixin, Base):
             sqlite_where=text(UNANSWERED_SQL),
             postgresql_where=text(UNANSWERED_SQL),
         ),
-        Index(
-            "ix_topics_title_trgm",
-            "title",
-            postgresql_using="gin",
-            postgresql_ops={"title": "gin_trgm_ops"},
-        ).ddl_if(dialect="postgresql"),
+        postgresql_only(
+            Index(
+                "ix_topics_title_trgm",
+                "title",
+                postgresql_using="gin",
+                postgresql_ops={"title": "gin_trgm_ops"},
+            )
+        ),
     )
 
     category_id: Mapped[int] = mapped_column(BigIntId, ForeignKey("categories.id"))
